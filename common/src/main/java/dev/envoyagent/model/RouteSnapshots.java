@@ -1,7 +1,10 @@
 package dev.envoyagent.model;
 
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.util.JsonFormat;
 import dev.envoyagent.api.v1.RouteSnapshot;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -41,6 +44,16 @@ public final class RouteSnapshots {
       throw new InvalidInputException("snapshot " + snapshot.getVersion(), problems);
     }
     return snapshot;
+  }
+
+  /** The routes-file form of a snapshot (proto JSON with snake_case names), readable by {@link #parse}. */
+  public static byte[] toJson(RouteSnapshot snapshot) {
+    try {
+      return (JsonFormat.printer().preservingProtoFieldNames().print(snapshot) + "\n")
+          .getBytes(StandardCharsets.UTF_8);
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("a RouteSnapshot holds no Any: it always prints", e);
+    }
   }
 
   public static RouteSnapshot load(Path file) throws InvalidInputException {

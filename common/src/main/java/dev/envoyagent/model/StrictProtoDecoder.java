@@ -9,7 +9,6 @@ import com.google.protobuf.Descriptors.OneofDescriptor;
 import com.google.protobuf.Message;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -49,9 +48,7 @@ public final class StrictProtoDecoder {
       return;
     }
     Map<OneofDescriptor, String> oneofsSet = new HashMap<>();
-    Iterator<Map.Entry<String, JsonNode>> fields = node.fields();
-    while (fields.hasNext()) {
-      Map.Entry<String, JsonNode> entry = fields.next();
+    for (Map.Entry<String, JsonNode> entry : node.properties()) {
       String name = entry.getKey();
       String fieldPath = child(path, name);
       FieldDescriptor field = findField(type, name);
@@ -103,9 +100,7 @@ public final class StrictProtoDecoder {
     Descriptor entryType = field.getMessageType();
     FieldDescriptor keyField = entryType.findFieldByName("key");
     FieldDescriptor valueField = entryType.findFieldByName("value");
-    Iterator<Map.Entry<String, JsonNode>> entries = value.fields();
-    while (entries.hasNext()) {
-      Map.Entry<String, JsonNode> entry = entries.next();
+    for (Map.Entry<String, JsonNode> entry : value.properties()) {
       String entryPath = path + "[" + entry.getKey() + "]";
       if (keyField.getJavaType() != FieldDescriptor.JavaType.STRING) {
         out.add(new Problem(entryPath, "only text keys are supported here"));

@@ -1,0 +1,13 @@
+package dev.envoyagent.cli;
+
+import picocli.CommandLine;
+
+/** Entry point of the envoy-agent command. */
+public final class Main {
+
+  private Main() {}
+
+  public static void main(String[] args) {
+    System.exit(EnvoyAgentCommand.commandLine().execute(args));
+  }
+}

@@ -1,0 +1,179 @@
+package dev.envoyagent.config;
+
+import dev.envoyagent.config.AgentSettings.EnvoySettings;
+import dev.envoyagent.config.AgentSettings.ListenAddress;
+import dev.envoyagent.config.AgentSettings.NodeSettings;
+import dev.envoyagent.config.proto.AgentConfig;
+import dev.envoyagent.config.proto.EnvoyConfig;
+import dev.envoyagent.model.Documents;
+import dev.envoyagent.model.InvalidInputException;
+import dev.envoyagent.model.Problem;
+import dev.envoyagent.model.StrictProtoDecoder;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * Reads agent.yaml: strict decoding, then defaults and cross-field rules. Relative paths are
+ * resolved against the directory of the file, so a config and its routes file travel together.
+ */
+public final class AgentConfigLoader {
+
+  public static final String DEFAULT_ENVOY_BINARY = "/usr/bin/envoy";
+  public static final String DEFAULT_STATE_DIR = "/var/lib/envoy-agent";
+  public static final int DEFAULT_ADMIN_PORT = 9901;
+  public static final int DEFAULT_DRAIN_TIME_S = 60;
+  public static final int DEFAULT_PARENT_SHUTDOWN_TIME_S = 90;
+  public static final String DEFAULT_ADMIN_LISTEN = "127.0.0.1:9902";
+  public static final int DEFAULT_HISTORY_KEEP = 10;
+
+  private static final Pattern NODE_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:-]{0,127}");
+  private static final Pattern ZONE = Pattern.compile("[a-z0-9][a-z0-9-]{0,63}");
+  private static final Pattern LISTEN = Pattern.compile("(?:\\[([0-9A-Fa-f:.]+)]|([A-Za-z0-9.-]+)):([0-9]{1,5})");
+
+  private AgentConfigLoader() {}
+
+  public static AgentSettings load(Path file) throws InvalidInputException {
+    byte[] content;
+    try {
+      content = Files.readAllBytes(file);
+    } catch (NoSuchFileException e) {
+      throw new InvalidInputException(file.toString(), List.of(new Problem("", "no such file: " + file)));
+    } catch (IOException e) {
+      throw new InvalidInputException(file.toString(), List.of(new Problem("", "cannot read " + file + ": " + e)));
+    }
+    Path base = file.toAbsolutePath().getParent();
+    return parse(content, base, file.toString());
+  }
+
+  /** Parses agent.yaml content; {@code base} is the directory relative paths are resolved against. */
+  public static AgentSettings parse(byte[] content, Path base, String sourceName) throws InvalidInputException {
+    Documents.Parsed document = Documents.parse(content);
+    if (!document.ok()) {
+      throw new InvalidInputException(sourceName, document.problems());
+    }
+    AgentConfig.Builder builder = AgentConfig.newBuilder();
+    List<Problem> problems = new ArrayList<>(StrictProtoDecoder.decode(document.tree(), builder));
+    AgentConfig config = builder.build();
+    List<Problem> semantic = new ArrayList<>();
+    AgentSettings settings = toSettings(config, base, semantic);
+    for (Problem problem : semantic) {
+      if (problems.stream().noneMatch(structural -> problem.isAtOrUnder(structural.path()))) {
+        problems.add(problem);
+      }
+    }
+    if (!problems.isEmpty()) {
+      throw new InvalidInputException(sourceName, problems);
+    }
+    return settings;
+  }
+
+  private static AgentSettings toSettings(AgentConfig config, Path base, List<Problem> out) {
+    var node = config.getNode();
+    if (node.getId().isEmpty()) {
+      out.add(new Problem("node.id", "must be set (this host's unique name, e.g. its instance id)"));
+    } else if (!NODE_ID.matcher(node.getId()).matches()) {
+      out.add(new Problem("node.id", "\"" + node.getId() + "\" must be 1-128 letters, digits, '.', '_', ':' or '-'"));
+    }
+    if (node.getCluster().isEmpty()) {
+      out.add(new Problem("node.cluster", "must be set (the group of hosts this one belongs to)"));
+    } else if (!NODE_ID.matcher(node.getCluster()).matches()) {
+      out.add(new Problem("node.cluster", "\"" + node.getCluster() + "\" must be 1-128 letters, digits, '.', '_', ':' or '-'"));
+    }
+    if (!node.getZone().isEmpty() && !ZONE.matcher(node.getZone()).matches()) {
+      out.add(new Problem("node.zone", "\"" + node.getZone() + "\" must be lowercase letters, digits and '-' (e.g. us-east-1a)"));
+    }
+    Path routesFile = null;
+    if (config.getRoutes().getFile().isEmpty()) {
+      out.add(new Problem("routes.file", "must be set (the routes file to serve)"));
+    } else {
+      routesFile = path(base, config.getRoutes().getFile(), "routes.file", out);
+    }
+    Path stateDir = path(base, orDefault(config.getStateDir(), DEFAULT_STATE_DIR), "state_dir", out);
+    EnvoySettings envoy = envoy(config.getEnvoy(), base, stateDir, out);
+    ListenAddress adminListen = listen(orDefault(config.getAdmin().getListen(), DEFAULT_ADMIN_LISTEN), out);
+    if (envoy != null && adminListen != null && adminListen.port() == envoy.adminPort()) {
+      out.add(new Problem("admin.listen", "port " + adminListen.port() + " is also envoy.admin_port; use another"));
+    }
+    int historyKeep = DEFAULT_HISTORY_KEEP;
+    if (config.getHistory().hasKeep()) {
+      historyKeep = config.getHistory().getKeep();
+      if (historyKeep < 1 || historyKeep > 1000) {
+        out.add(new Problem("history.keep", Integer.toUnsignedString(historyKeep) + " is out of range (1-1000)"));
+      }
+    }
+    if (!out.isEmpty()) {
+      return null;
+    }
+    return new AgentSettings(new NodeSettings(node.getId(), node.getCluster(), node.getZone()),
+        routesFile, envoy, stateDir, adminListen, historyKeep);
+  }
+
+  private static EnvoySettings envoy(EnvoyConfig envoy, Path base, Path stateDir, List<Problem> out) {
+    Path binary = path(base, orDefault(envoy.getBinary(), DEFAULT_ENVOY_BINARY), "envoy.binary", out);
+    Path configDir = envoy.getConfigDir().isEmpty()
+        ? (stateDir == null ? null : stateDir.resolve("envoy"))
+        : path(base, envoy.getConfigDir(), "envoy.config_dir", out);
+    int adminPort = envoy.hasAdminPort() ? envoy.getAdminPort() : DEFAULT_ADMIN_PORT;
+    if (adminPort < 1 || adminPort > 65535) {
+      out.add(new Problem("envoy.admin_port", Integer.toUnsignedString(adminPort) + " is out of range (1-65535)"));
+    }
+    int baseId = envoy.hasBaseId() ? envoy.getBaseId() : 0;
+    if (baseId < 0 || baseId > 1_000_000) {
+      out.add(new Problem("envoy.base_id", Integer.toUnsignedString(baseId) + " is out of range (0-1000000)"));
+    }
+    int drain = envoy.hasDrainTimeS() ? envoy.getDrainTimeS() : DEFAULT_DRAIN_TIME_S;
+    int parentShutdown = envoy.hasParentShutdownTimeS() ? envoy.getParentShutdownTimeS() : DEFAULT_PARENT_SHUTDOWN_TIME_S;
+    boolean drainOk = drain >= 1 && drain <= 3600;
+    if (!drainOk) {
+      out.add(new Problem("envoy.drain_time_s", Integer.toUnsignedString(drain) + " is out of range (1-3600)"));
+    }
+    if (parentShutdown < 1 || parentShutdown > 7200) {
+      out.add(new Problem("envoy.parent_shutdown_time_s", Integer.toUnsignedString(parentShutdown)
+          + " is out of range (1-7200)"));
+    } else if (drainOk && parentShutdown <= drain) {
+      // The parent must finish draining before it is told to exit, or connections are cut.
+      out.add(new Problem("envoy.parent_shutdown_time_s", parentShutdown + " must be greater than envoy.drain_time_s "
+          + drain));
+    }
+    String deliveryName = orDefault(envoy.getDelivery(), Delivery.FILES.configName());
+    Delivery delivery = Delivery.fromConfigName(deliveryName).orElse(null);
+    if (delivery == null) {
+      out.add(new Problem("envoy.delivery", "\"" + deliveryName + "\" is not one of files, restart"));
+    }
+    return new EnvoySettings(binary, configDir, adminPort, baseId, drain, parentShutdown, delivery);
+  }
+
+  private static ListenAddress listen(String value, List<Problem> out) {
+    var matcher = LISTEN.matcher(value);
+    if (!matcher.matches()) {
+      out.add(new Problem("admin.listen", "\"" + value + "\" must be host:port, e.g. 127.0.0.1:9902 or [::1]:9902"));
+      return null;
+    }
+    int port = Integer.parseInt(matcher.group(3));
+    if (port < 1 || port > 65535) {
+      out.add(new Problem("admin.listen", "port " + port + " is out of range (1-65535)"));
+      return null;
+    }
+    String host = matcher.group(1) != null ? matcher.group(1) : matcher.group(2);
+    return new ListenAddress(host, port);
+  }
+
+  private static Path path(Path base, String value, String field, List<Problem> out) {
+    try {
+      return base.resolve(value).normalize();
+    } catch (InvalidPathException e) {
+      out.add(new Problem(field, "\"" + value + "\" is not a valid path: " + e.getReason()));
+      return null;
+    }
+  }
+
+  private static String orDefault(String value, String fallback) {
+    return value.isEmpty() ? fallback : value;
+  }
+}

@@ -1,0 +1,112 @@
+package dev.envoyagent.render;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.Message;
+import dev.envoyagent.api.v1.RouteSnapshot;
+import dev.envoyagent.api.v1.Service;
+import dev.envoyagent.config.Delivery;
+import dev.envoyagent.model.InvalidInputException;
+import dev.envoyagent.model.Problem;
+import dev.envoyagent.model.SnapshotValidator;
+import io.envoyproxy.envoy.config.bootstrap.v3.Admin;
+import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Locality;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/**
+ * Turns a route snapshot into Envoy configuration. A pure function: no I/O, no clock, no
+ * environment; services are taken in name order so that reordering a snapshot changes nothing.
+ */
+public final class EnvoyConfigRenderer {
+
+  /** Envoy's admin listens on loopback only: it can stop Envoy. */
+  static final String ADMIN_HOST = "127.0.0.1";
+
+  private EnvoyConfigRenderer() {}
+
+  public static RenderedConfig render(RouteSnapshot snapshot, RenderSettings settings) throws InvalidInputException {
+    List<Problem> problems = new ArrayList<>(SnapshotValidator.validate(snapshot));
+    problems.addAll(conflicts(snapshot, settings));
+    if (!problems.isEmpty()) {
+      throw new InvalidInputException("snapshot " + snapshot.getVersion(), problems);
+    }
+    List<Service> services = new ArrayList<>(snapshot.getServicesList());
+    services.sort(Comparator.comparing(Service::getName));
+    boolean files = settings.delivery() == Delivery.FILES;
+
+    List<Listener> listeners = new ArrayList<>();
+    List<Cluster> clusters = new ArrayList<>();
+    SortedMap<String, DiscoveryResponse> watched = new TreeMap<>();
+    for (Service service : services) {
+      listeners.add(ListenerRenderer.listener(service, settings.configDir(), files));
+      Cluster cluster = ClusterRenderer.cluster(service, settings.configDir(), files);
+      clusters.add(cluster);
+      if (files && SnapshotValidator.isHttpFamily(service.getProtocol())) {
+        watched.put(RouteRenderer.rdsFile(service),
+            discoveryResponse(snapshot.getVersion(), RouteConfiguration.getDefaultInstance(),
+                List.of(RouteRenderer.routeConfiguration(service))));
+      }
+      if (files && cluster.getType() == Cluster.DiscoveryType.EDS) {
+        watched.put(ClusterRenderer.edsFile(service),
+            discoveryResponse(snapshot.getVersion(), ClusterLoadAssignment.getDefaultInstance(),
+                List.of(ClusterRenderer.loadAssignment(service))));
+      }
+    }
+
+    Bootstrap.Builder bootstrap = Bootstrap.newBuilder()
+        .setNode(node(settings))
+        .setAdmin(Admin.newBuilder().setAddress(Protos.tcpAddress(ADMIN_HOST, settings.adminPort())));
+    if (files) {
+      watched.put(RenderedConfig.LDS_FILE, discoveryResponse(snapshot.getVersion(), Listener.getDefaultInstance(), listeners));
+      watched.put(RenderedConfig.CDS_FILE, discoveryResponse(snapshot.getVersion(), Cluster.getDefaultInstance(), clusters));
+      bootstrap.getDynamicResourcesBuilder()
+          .setLdsConfig(Protos.fileSource(settings.configDir(), RenderedConfig.LDS_FILE))
+          .setCdsConfig(Protos.fileSource(settings.configDir(), RenderedConfig.CDS_FILE));
+    } else {
+      bootstrap.getStaticResourcesBuilder().addAllListeners(listeners).addAllClusters(clusters);
+    }
+    return new RenderedConfig(snapshot.getVersion(), bootstrap.build(), watched);
+  }
+
+  /** Problems that only show once the snapshot meets this host's settings. */
+  static List<Problem> conflicts(RouteSnapshot snapshot, RenderSettings settings) {
+    List<Problem> problems = new ArrayList<>();
+    for (int i = 0; i < snapshot.getServicesCount(); i++) {
+      if (snapshot.getServices(i).getLocalPort() == settings.adminPort()) {
+        problems.add(new Problem("services[" + i + "].local_port",
+            settings.adminPort() + " is Envoy's admin port on this host (envoy.admin_port)"));
+      }
+    }
+    return problems;
+  }
+
+  private static Node node(RenderSettings settings) {
+    Node.Builder node = Node.newBuilder().setId(settings.node().id()).setCluster(settings.node().cluster());
+    if (!settings.node().zone().isEmpty()) {
+      node.setLocality(Locality.newBuilder().setZone(settings.node().zone()));
+    }
+    return node.build();
+  }
+
+  /** A file's content; the type URL is set even when there are no resources, so Envoy can check it. */
+  private static <M extends Message> DiscoveryResponse discoveryResponse(String version, M prototype,
+      List<M> resources) {
+    DiscoveryResponse.Builder response = DiscoveryResponse.newBuilder()
+        .setVersionInfo(version)
+        .setTypeUrl(Any.pack(prototype).getTypeUrl());
+    for (M resource : resources) {
+      response.addResources(Any.pack(resource));
+    }
+    return response.build();
+  }
+}

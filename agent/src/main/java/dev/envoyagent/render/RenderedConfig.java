@@ -1,0 +1,35 @@
+package dev.envoyagent.render;
+
+import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import java.util.Collections;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/**
+ * Envoy's configuration for one snapshot: the bootstrap, and the watched files (path relative to
+ * the config directory → the discovery response it holds). With restart delivery there are no
+ * watched files.
+ */
+public record RenderedConfig(String version, Bootstrap bootstrap, SortedMap<String, DiscoveryResponse> watchedFiles) {
+
+  public static final String BOOTSTRAP_FILE = "bootstrap.json";
+  public static final String LDS_FILE = "lds.json";
+  public static final String CDS_FILE = "cds.json";
+  public static final String RDS_DIR = "rds";
+  public static final String EDS_DIR = "eds";
+
+  public RenderedConfig {
+    watchedFiles = Collections.unmodifiableSortedMap(new TreeMap<>(watchedFiles));
+  }
+
+  /** Serialises every file: bootstrap first, then the watched files in path order. */
+  public RenderedFiles toFiles() {
+    SortedMap<String, byte[]> watched = new TreeMap<>();
+    for (Map.Entry<String, DiscoveryResponse> file : watchedFiles.entrySet()) {
+      watched.put(file.getKey(), EnvoyTypes.toJson(file.getValue()));
+    }
+    return new RenderedFiles(version, EnvoyTypes.toJson(bootstrap), watched);
+  }
+}
