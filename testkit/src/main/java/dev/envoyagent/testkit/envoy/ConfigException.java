@@ -1,0 +1,12 @@
+package dev.envoyagent.testkit.envoy;
+
+/** A configuration Envoy would refuse; the message is shaped like Envoy's. */
+final class ConfigException extends Exception {
+    ConfigException(String message) {
+        super(message);
+    }
+
+    ConfigException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}

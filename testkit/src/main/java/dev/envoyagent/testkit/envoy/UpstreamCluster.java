@@ -1,0 +1,213 @@
+package dev.envoyagent.testkit.envoy;
+
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import java.io.Closeable;
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/** A running cluster: its hosts, load balancer and active health checker. */
+final class UpstreamCluster implements Closeable {
+    final String name;
+    final Cluster proto;
+    final String versionInfo;
+    final Instant lastUpdated;
+    final boolean dynamic;
+    final long connectTimeoutMs;
+    final String edsServiceName;
+    private final int panicThresholdPercent;
+    private final boolean localityWeighted;
+    private final Stats stats;
+    private final HealthChecker healthChecker;
+
+    private volatile List<Host> hosts = List.of();
+    private volatile SmoothWeightedRoundRobin<Host> balancer = new SmoothWeightedRoundRobin<>(List.of(), List.of());
+    volatile boolean hadTraffic;
+    volatile ClusterLoadAssignment assignment;
+    volatile String edsVersion = "";
+    volatile Instant edsLastUpdated;
+    PathSource edsSource;
+
+    UpstreamCluster(Cluster proto, String versionInfo, boolean dynamic, Stats stats, Log log) {
+        this.name = proto.getName();
+        this.proto = proto;
+        this.versionInfo = versionInfo;
+        this.lastUpdated = Instant.now();
+        this.dynamic = dynamic;
+        this.stats = stats;
+        this.connectTimeoutMs = proto.hasConnectTimeout() ? RouteTable.millis(proto.getConnectTimeout()) : 5000;
+        this.edsServiceName = proto.getEdsClusterConfig().getServiceName().isEmpty()
+                ? proto.getName() : proto.getEdsClusterConfig().getServiceName();
+        var lb = proto.getCommonLbConfig();
+        this.panicThresholdPercent = lb.hasHealthyPanicThreshold()
+                ? (int) lb.getHealthyPanicThreshold().getValue() : 50;
+        this.localityWeighted = lb.hasLocalityWeightedLbConfig();
+        this.healthChecker = proto.getHealthChecksCount() > 0 ? new HealthChecker(this, stats, log) : null;
+        String p = "cluster." + name + ".";
+        stats.computedGauge(p + "membership_total", () -> hosts.size());
+        stats.computedGauge(p + "membership_healthy", () -> hosts.stream().filter(Host::healthy).count());
+    }
+
+    String statPrefix() {
+        return "cluster." + name + ".";
+    }
+
+    Stats stats() {
+        return stats;
+    }
+
+    List<Host> hosts() {
+        return hosts;
+    }
+
+    /** Replaces the host set; hosts already known keep their health and counters. */
+    synchronized void setHosts(List<Host> fresh) {
+        Map<String, Host> old = new HashMap<>();
+        for (Host h : hosts) {
+            old.put(h.key(), h);
+        }
+        for (Host h : fresh) {
+            Host before = old.get(h.key());
+            if (before != null) {
+                h.inheritFrom(before);
+            } else if (healthChecker != null) {
+                // Like Envoy, a new host takes no traffic until its first active check passes.
+                h.failedActiveHc = true;
+                h.pendingActiveHc = true;
+            }
+        }
+        hosts = List.copyOf(fresh);
+        rebuildBalancer();
+        if (healthChecker != null) {
+            healthChecker.hostsChanged(hosts);
+        }
+    }
+
+    void startHealthChecks() {
+        if (healthChecker != null) {
+            healthChecker.start();
+        }
+    }
+
+    boolean awaitFirstHealthCheck(long timeoutMs) throws InterruptedException {
+        return healthChecker == null || healthChecker.awaitFirstRound(timeoutMs);
+    }
+
+    synchronized void rebuildBalancer() {
+        List<Host> all = hosts;
+        long healthy = all.stream().filter(Host::healthy).count();
+        List<Host> chosen;
+        if (all.isEmpty()) {
+            chosen = List.of();
+        } else if (healthy * 100 < (long) panicThresholdPercent * all.size()) {
+            // Panic mode: too few healthy hosts, so Envoy balances over all of them.
+            int lowest = all.stream().mapToInt(h -> h.priority).min().orElse(0);
+            chosen = all.stream().filter(h -> h.priority == lowest).toList();
+            stats.counter(statPrefix() + "lb_healthy_panic").incrementAndGet();
+        } else {
+            TreeMap<Integer, List<Host>> byPriority = new TreeMap<>();
+            for (Host h : all) {
+                if (h.healthy()) {
+                    byPriority.computeIfAbsent(h.priority, k -> new ArrayList<>()).add(h);
+                }
+            }
+            chosen = byPriority.firstEntry().getValue();
+        }
+        balancer = new SmoothWeightedRoundRobin<>(chosen, chosen.stream().map(h -> h.weight).toList());
+    }
+
+    /** The next host by weighted round robin, or null when the cluster has none. */
+    Host choose() {
+        hadTraffic = true;
+        return balancer.next();
+    }
+
+    List<Host> hostsFrom(ClusterLoadAssignment cla) throws ConfigException {
+        List<Host> out = new ArrayList<>();
+        Cluster.DiscoveryType type = proto.getType();
+        for (LocalityLbEndpoints group : cla.getEndpointsList()) {
+            int localityWeight = group.hasLoadBalancingWeight() ? group.getLoadBalancingWeight().getValue() : 1;
+            if (localityWeighted && localityWeight == 0) {
+                continue;
+            }
+            for (LbEndpoint e : group.getLbEndpointsList()) {
+                if (!e.hasEndpoint() || !e.getEndpoint().getAddress().hasSocketAddress()) {
+                    throw new ConfigException("simulator: only socket_address endpoints are supported in cluster " + name);
+                }
+                SocketAddress sa = e.getEndpoint().getAddress().getSocketAddress();
+                int weight = e.hasLoadBalancingWeight() ? e.getLoadBalancingWeight().getValue() : 1;
+                if (localityWeighted) {
+                    // Approximation: Envoy first picks a locality by its weight, then a host in it.
+                    weight *= localityWeight;
+                }
+                for (InetAddress ip : resolve(sa.getAddress(), type)) {
+                    out.add(new Host(new InetSocketAddress(ip, sa.getPortValue()), sa.getAddress(), weight,
+                            group.getPriority(), group.getLocality().getRegion(), group.getLocality().getZone(),
+                            group.getLocality().getSubZone(), e.getHealthStatus()));
+                }
+            }
+        }
+        return out;
+    }
+
+    private List<InetAddress> resolve(String address, Cluster.DiscoveryType type) throws ConfigException {
+        boolean dns = type == Cluster.DiscoveryType.STRICT_DNS || type == Cluster.DiscoveryType.LOGICAL_DNS;
+        if (!dns) {
+            if (!isIpLiteral(address)) {
+                throw new ConfigException("malformed IP address: " + address + ". Consider setting resolver_name or "
+                        + "setting cluster type to 'STRICT_DNS' or 'LOGICAL_DNS'");
+            }
+            return List.of(literal(address));
+        }
+        try {
+            List<InetAddress> all = List.of(InetAddress.getAllByName(address));
+            List<InetAddress> v4 = all.stream().filter(a -> a instanceof Inet4Address).toList();
+            List<InetAddress> v6 = all.stream().filter(a -> a instanceof Inet6Address).toList();
+            List<InetAddress> picked = switch (proto.getDnsLookupFamily()) {
+                case V4_ONLY -> v4;
+                case V6_ONLY -> v6;
+                case V4_PREFERRED -> v4.isEmpty() ? v6 : v4;
+                case ALL -> all;
+                default -> v6.isEmpty() ? v4 : v6; // AUTO: IPv6 first, as Envoy does
+            };
+            if (type == Cluster.DiscoveryType.LOGICAL_DNS && !picked.isEmpty()) {
+                return List.of(picked.get(0));
+            }
+            return picked;
+        } catch (UnknownHostException e) {
+            // Envoy keeps the cluster and retries DNS; the simulator resolves once (documented).
+            return List.of();
+        }
+    }
+
+    static boolean isIpLiteral(String address) {
+        return address.matches("[0-9.]+") && address.split("\\.").length == 4 || address.contains(":");
+    }
+
+    private static InetAddress literal(String address) throws ConfigException {
+        try {
+            return InetAddress.getByName(address);
+        } catch (UnknownHostException e) {
+            throw new ConfigException("malformed IP address: " + address);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (healthChecker != null) {
+            healthChecker.close();
+        }
+    }
+}
