@@ -11,6 +11,7 @@ public final class EnvoySimulator {
     }
 
     public static void main(String[] args) {
+        System.setProperty("sun.net.httpserver.nodelay", "true"); // admin: no 40 ms Nagle/delayed-ACK stalls
         System.exit(run(args));
     }
 
