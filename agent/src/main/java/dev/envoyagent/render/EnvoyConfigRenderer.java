@@ -17,6 +17,7 @@ import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -44,22 +45,23 @@ public final class EnvoyConfigRenderer {
     services.sort(Comparator.comparing(Service::getName));
     boolean files = settings.delivery() == Delivery.FILES;
 
-    List<Listener> listeners = new ArrayList<>();
-    List<Cluster> clusters = new ArrayList<>();
+    // Services render independently; a parallel, ordered stream keeps the result deterministic.
+    List<ServiceResources> rendered = services.parallelStream()
+        .map(service -> ServiceResources.of(service, settings.configDir(), files))
+        .toList();
+    List<Listener> listeners = new ArrayList<>(rendered.size());
+    List<Cluster> clusters = new ArrayList<>(rendered.size());
     SortedMap<String, DiscoveryResponse> watched = new TreeMap<>();
-    for (Service service : services) {
-      listeners.add(ListenerRenderer.listener(service, settings.configDir(), files));
-      Cluster cluster = ClusterRenderer.cluster(service, settings.configDir(), files);
-      clusters.add(cluster);
-      if (files && SnapshotValidator.isHttpFamily(service.getProtocol())) {
-        watched.put(RouteRenderer.rdsFile(service),
-            discoveryResponse(snapshot.getVersion(), RouteConfiguration.getDefaultInstance(),
-                List.of(RouteRenderer.routeConfiguration(service))));
+    for (ServiceResources resources : rendered) {
+      listeners.add(resources.listener());
+      clusters.add(resources.cluster());
+      if (resources.routes() != null) {
+        watched.put(RouteRenderer.rdsFile(resources.service()), discoveryResponse(snapshot.getVersion(),
+            RouteConfiguration.getDefaultInstance(), List.of(resources.routes())));
       }
-      if (files && cluster.getType() == Cluster.DiscoveryType.EDS) {
-        watched.put(ClusterRenderer.edsFile(service),
-            discoveryResponse(snapshot.getVersion(), ClusterLoadAssignment.getDefaultInstance(),
-                List.of(ClusterRenderer.loadAssignment(service))));
+      if (resources.endpoints() != null) {
+        watched.put(ClusterRenderer.edsFile(resources.service()), discoveryResponse(snapshot.getVersion(),
+            ClusterLoadAssignment.getDefaultInstance(), List.of(resources.endpoints())));
       }
     }
 
@@ -67,8 +69,10 @@ public final class EnvoyConfigRenderer {
         .setNode(node(settings))
         .setAdmin(Admin.newBuilder().setAddress(Protos.tcpAddress(ADMIN_HOST, settings.adminPort())));
     if (files) {
-      watched.put(RenderedConfig.LDS_FILE, discoveryResponse(snapshot.getVersion(), Listener.getDefaultInstance(), listeners));
-      watched.put(RenderedConfig.CDS_FILE, discoveryResponse(snapshot.getVersion(), Cluster.getDefaultInstance(), clusters));
+      watched.put(RenderedConfig.LDS_FILE,
+          discoveryResponse(snapshot.getVersion(), Listener.getDefaultInstance(), listeners));
+      watched.put(RenderedConfig.CDS_FILE,
+          discoveryResponse(snapshot.getVersion(), Cluster.getDefaultInstance(), clusters));
       bootstrap.getDynamicResourcesBuilder()
           .setLdsConfig(Protos.fileSource(settings.configDir(), RenderedConfig.LDS_FILE))
           .setCdsConfig(Protos.fileSource(settings.configDir(), RenderedConfig.CDS_FILE));
@@ -76,6 +80,24 @@ public final class EnvoyConfigRenderer {
       bootstrap.getStaticResourcesBuilder().addAllListeners(listeners).addAllClusters(clusters);
     }
     return new RenderedConfig(snapshot.getVersion(), bootstrap.build(), watched);
+  }
+
+  /**
+   * What one service contributes; with files delivery its routes and endpoints live in their own
+   * watched files (null when the service has none: TCP/Thrift routes, DNS or inline endpoints).
+   */
+  private record ServiceResources(Service service, Listener listener, Cluster cluster, RouteConfiguration routes,
+      ClusterLoadAssignment endpoints) {
+
+    static ServiceResources of(Service service, Path configDir, boolean files) {
+      Cluster cluster = ClusterRenderer.cluster(service, configDir, files);
+      RouteConfiguration routes = files && SnapshotValidator.isHttpFamily(service.getProtocol())
+          ? RouteRenderer.routeConfiguration(service) : null;
+      ClusterLoadAssignment endpoints = files && cluster.getType() == Cluster.DiscoveryType.EDS
+          ? ClusterRenderer.loadAssignment(service) : null;
+      return new ServiceResources(service, ListenerRenderer.listener(service, configDir, files), cluster, routes,
+          endpoints);
+    }
   }
 
   /** Problems that only show once the snapshot meets this host's settings. */

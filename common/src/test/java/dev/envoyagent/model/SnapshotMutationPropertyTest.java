@@ -30,7 +30,7 @@ class SnapshotMutationPropertyTest {
 
   record Mutation(Op op, int target, JsonNode value, String name) {}
 
-  @Property(tries = 400)
+  @Property(tries = 1000)
   void mutatedSnapshotsValidateOrFailWithPaths(@ForAll("mutations") List<Mutation> mutations) throws Exception {
     JsonNode tree = new YAMLMapper().readTree(RouteSnapshotsTest.example());
     for (Mutation mutation : mutations) {
@@ -83,8 +83,8 @@ class SnapshotMutationPropertyTest {
       String field = names.isEmpty() ? mutation.name() : names.get(mutation.target() % names.size());
       switch (mutation.op()) {
         case REMOVE -> object.remove(field);
-        case REPLACE -> object.set(field, mutation.value());
-        case ADD_UNKNOWN -> object.set(mutation.name(), mutation.value());
+        case REPLACE -> object.set(field, mutation.value().deepCopy());
+        case ADD_UNKNOWN -> object.set(mutation.name(), mutation.value().deepCopy());
         case DUPLICATE_ELEMENT, CLEAR -> object.removeAll();
       }
     } else if (node instanceof ArrayNode array) {
@@ -95,7 +95,7 @@ class SnapshotMutationPropertyTest {
             array.remove(i);
           }
         }
-        case REPLACE, ADD_UNKNOWN -> array.add(mutation.value());
+        case REPLACE, ADD_UNKNOWN -> array.add(mutation.value().deepCopy());
         case DUPLICATE_ELEMENT -> {
           if (!array.isEmpty()) {
             array.add(array.get(i).deepCopy());
