@@ -18,8 +18,11 @@ import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.SortedMap;
 import java.util.TreeMap;
@@ -56,11 +59,11 @@ public final class EnvoyConfigRenderer {
       listeners.add(resources.listener());
       clusters.add(resources.cluster());
       if (resources.routes() != null) {
-        watched.put(RouteRenderer.rdsFile(resources.service()), discoveryResponse(snapshot.getVersion(),
+        watched.put(RouteRenderer.rdsFile(resources.service()), discoveryResponse(
             RouteConfiguration.getDefaultInstance(), List.of(resources.routes())));
       }
       if (resources.endpoints() != null) {
-        watched.put(ClusterRenderer.edsFile(resources.service()), discoveryResponse(snapshot.getVersion(),
+        watched.put(ClusterRenderer.edsFile(resources.service()), discoveryResponse(
             ClusterLoadAssignment.getDefaultInstance(), List.of(resources.endpoints())));
       }
     }
@@ -70,9 +73,9 @@ public final class EnvoyConfigRenderer {
         .setAdmin(Admin.newBuilder().setAddress(Protos.tcpAddress(ADMIN_HOST, settings.adminPort())));
     if (files) {
       watched.put(RenderedConfig.LDS_FILE,
-          discoveryResponse(snapshot.getVersion(), Listener.getDefaultInstance(), listeners));
+          discoveryResponse(Listener.getDefaultInstance(), listeners));
       watched.put(RenderedConfig.CDS_FILE,
-          discoveryResponse(snapshot.getVersion(), Cluster.getDefaultInstance(), clusters));
+          discoveryResponse(Cluster.getDefaultInstance(), clusters));
       bootstrap.getDynamicResourcesBuilder()
           .setLdsConfig(Protos.fileSource(settings.configDir(), RenderedConfig.LDS_FILE))
           .setCdsConfig(Protos.fileSource(settings.configDir(), RenderedConfig.CDS_FILE));
@@ -120,15 +123,29 @@ public final class EnvoyConfigRenderer {
     return node.build();
   }
 
-  /** A file's content; the type URL is set even when there are no resources, so Envoy can check it. */
-  private static <M extends Message> DiscoveryResponse discoveryResponse(String version, M prototype,
-      List<M> resources) {
+  /**
+   * A file's content. Its version_info is a digest of its resources, not the snapshot version, so
+   * a file whose resources did not change keeps its bytes, is not rewritten, and Envoy does not
+   * reload it; the agent reads these versions back from Envoy's config_dump to confirm an update.
+   * The type URL is set even when there are no resources, so Envoy can check it.
+   */
+  private static <M extends Message> DiscoveryResponse discoveryResponse(M prototype, List<M> resources) {
     DiscoveryResponse.Builder response = DiscoveryResponse.newBuilder()
-        .setVersionInfo(version)
         .setTypeUrl(Any.pack(prototype).getTypeUrl());
+    MessageDigest sha = sha256();
     for (M resource : resources) {
-      response.addResources(Any.pack(resource));
+      Any packed = Any.pack(resource);
+      response.addResources(packed);
+      packed.getValue().asReadOnlyByteBufferList().forEach(sha::update);
     }
-    return response.build();
+    return response.setVersionInfo(HexFormat.of().formatHex(sha.digest(), 0, 8)).build();
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JDK has SHA-256", e);
+    }
   }
 }

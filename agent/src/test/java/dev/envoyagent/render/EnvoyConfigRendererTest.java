@@ -96,7 +96,8 @@ class EnvoyConfigRendererTest {
     assertThat(bootstrap.getDynamicResources().getCdsConfig().getPathConfigSource().getPath())
         .isEqualTo("/var/lib/envoy-agent/envoy/cds.json");
     assertThat(bootstrap.hasStaticResources()).isFalse();
-    assertThat(config.watched().values()).allSatisfy(response -> assertThat(response.getVersionInfo()).isEqualTo("42"));
+    assertThat(config.watched().values())
+        .allSatisfy(response -> assertThat(response.getVersionInfo()).matches("[0-9a-f]{16}"));
 
     Map<String, Listener> listeners = byName(config.resources("lds.json", Listener.class), Listener::getName);
     assertThat(listeners).containsOnlyKeys("users-api", "users-api-v2", "postgres-main");
@@ -292,11 +293,24 @@ class EnvoyConfigRendererTest {
     RenderedFiles b = EnvoyConfigRenderer.render(after, FILES).toFiles();
     assertThat(b.bootstrapDigest()).isEqualTo(a.bootstrapDigest());
     assertThat(b.digest()).isNotEqualTo(a.digest());
+    List<String> changed = a.watched().keySet().stream()
+        .filter(name -> !java.util.Arrays.equals(a.watched().get(name), b.watched().get(name)))
+        .toList();
+    assertThat(changed).as("only the changed service's endpoints file differs, so Envoy reloads only it")
+        .containsExactly("eds/users-api-v2.json");
 
     RenderedFiles c = EnvoyConfigRenderer.render(before, RESTART).toFiles();
     RenderedFiles d = EnvoyConfigRenderer.render(after, RESTART).toFiles();
     assertThat(d.bootstrapDigest()).as("restart delivery: every change is a bootstrap change")
         .isNotEqualTo(c.bootstrapDigest());
+  }
+
+  @Test
+  void aNewSnapshotVersionWithTheSameServicesChangesNoFile() throws Exception {
+    RenderedFiles a = EnvoyConfigRenderer.render(example(), FILES).toFiles();
+    RenderedFiles b = EnvoyConfigRenderer.render(example().toBuilder().setVersion("43").build(), FILES).toFiles();
+    assertThat(b.digest()).isEqualTo(a.digest());
+    assertThat(b.version()).isEqualTo("43");
   }
 
   @Test
