@@ -44,6 +44,7 @@ final class ActiveListener {
         this.stats = stats;
         this.log = log;
         this.active = stats.gauge(statPrefix() + "downstream_cx_active");
+        stats.declare(statPrefix(), "downstream_cx_total");
     }
 
     /** Envoy names listener stats after the address: {@code listener.127.0.0.1_10000.}. */

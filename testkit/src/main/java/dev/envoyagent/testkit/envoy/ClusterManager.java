@@ -33,6 +33,7 @@ final class ClusterManager {
         this.faults = faults;
         this.watcher = watcher;
         stats.computedGauge("cluster_manager.active_clusters", clusters::size);
+        stats.declare("cluster_manager.", "cluster_added", "cluster_modified", "cluster_removed");
     }
 
     UpstreamCluster get(String name) {
@@ -60,6 +61,7 @@ final class ClusterManager {
     /** Subscribes to the CDS file and applies its current content; a bad file is counted, not fatal. */
     void startCds(ConfigSource source) throws ConfigException {
         cds = PathSource.of(source, "cds_config");
+        stats.declare("cluster_manager.cds.", "update_attempt", "update_success", "update_rejected", "update_failure");
         cds.subscribe(watcher, this::onCdsFile);
         onCdsFile();
     }

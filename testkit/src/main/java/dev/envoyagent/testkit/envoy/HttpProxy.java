@@ -56,6 +56,8 @@ final class HttpProxy implements NetworkHandler {
         this.healthCheck = healthCheck;
         this.healthCheckFailed = healthCheckFailed;
         this.owned = owned;
+        stats.declare(this.statPrefix, "downstream_cx_total", "downstream_rq_total", "no_route", "no_cluster",
+                "rq_direct_response");
     }
 
     @Override

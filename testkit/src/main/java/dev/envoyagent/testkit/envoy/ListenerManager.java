@@ -55,6 +55,8 @@ final class ListenerManager {
         this.drainTimeMs = drainTimeMs;
         this.drainImmediate = drainImmediate;
         stats.computedGauge("listener_manager.total_listeners_active", listeners::size);
+        stats.declare("listener_manager.", "listener_added", "listener_modified", "listener_removed",
+                "listener_create_failure");
     }
 
     Collection<ActiveListener> all() {
@@ -75,6 +77,7 @@ final class ListenerManager {
 
     void startLds(ConfigSource source) throws ConfigException {
         lds = PathSource.of(source, "lds_config");
+        stats.declare("listener_manager.lds.", "update_attempt", "update_success", "update_rejected", "update_failure");
         lds.subscribe(context.watcher(), this::onLdsFile);
         onLdsFile();
     }

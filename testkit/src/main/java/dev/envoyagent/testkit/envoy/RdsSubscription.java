@@ -31,6 +31,7 @@ final class RdsSubscription implements AutoCloseable {
         this.log = log;
         this.faults = faults;
         this.clusterCheck = clusterCheck;
+        stats.declare(statPrefix, "update_attempt", "update_success", "update_rejected", "config_reload");
     }
 
     void start(FileWatcher watcher) {

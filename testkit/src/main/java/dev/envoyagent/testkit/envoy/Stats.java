@@ -17,6 +17,13 @@ final class Stats {
         return counters.computeIfAbsent(name, n -> new AtomicLong());
     }
 
+    /** Envoy shows a stat from the moment its owner exists, at zero. */
+    void declare(String prefix, String... names) {
+        for (String n : names) {
+            counter(prefix + n);
+        }
+    }
+
     void inc(String name) {
         counter(name).incrementAndGet();
     }

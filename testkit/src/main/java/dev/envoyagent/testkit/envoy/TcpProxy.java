@@ -24,6 +24,7 @@ final class TcpProxy implements NetworkHandler {
         this.maxConnectAttempts = Math.max(1, maxConnectAttempts);
         this.clusters = clusters;
         this.stats = stats;
+        stats.declare(this.statPrefix, "downstream_cx_total", "downstream_cx_no_route");
     }
 
     @Override

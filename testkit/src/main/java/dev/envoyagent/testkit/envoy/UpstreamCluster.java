@@ -56,6 +56,14 @@ final class UpstreamCluster implements Closeable {
         this.localityWeighted = lb.hasLocalityWeightedLbConfig();
         this.healthChecker = proto.getHealthChecksCount() > 0 ? new HealthChecker(this, stats, log) : null;
         String p = "cluster." + name + ".";
+        stats.declare(p, "upstream_cx_total", "upstream_cx_connect_fail", "upstream_cx_none_healthy", "upstream_rq_total",
+                "upstream_rq_retry", "upstream_rq_timeout");
+        if (proto.getType() == Cluster.DiscoveryType.EDS) {
+            stats.declare(p, "update_attempt", "update_success", "update_rejected", "update_empty");
+        }
+        if (proto.getHealthChecksCount() > 0) {
+            stats.declare(p + "health_check.", "attempt", "success", "failure", "network_failure");
+        }
         stats.computedGauge(p + "membership_total", () -> hosts.size());
         stats.computedGauge(p + "membership_healthy", () -> hosts.stream().filter(Host::healthy).count());
     }
