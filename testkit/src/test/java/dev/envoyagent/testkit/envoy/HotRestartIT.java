@@ -107,19 +107,27 @@ class HotRestartIT extends ItSupport {
         assertThat(orphan.waitFor(STARTUP)).isNotZero();
         assertThat(orphan.log()).contains("cannot open shared memory region");
 
-        // Shared memory left by an epoch 0 that has exited: the parent socket refuses.
+        // Shared memory left by an epoch 0 that has exited: told to, the child starts alone.
         SimulatorProcess e0 = start(config, 0, 1, 2, env());
         awaitLive(admin, 0, e0);
         assertThat(e0.stop(Duration.ofSeconds(20))).isZero();
-        SimulatorProcess gap = start(config, 1, 1, 2,
-                env("ENVOY_SIM_PARENT_CONNECT_ATTEMPTS", "2", "ENVOY_SIM_PARENT_CONNECT_INTERVAL_MS", "100"));
-        assertThat(gap.waitFor(STARTUP)).isNotZero();
-        assertThat(gap.log()).contains("unable to connect to the parent process");
-
         SimulatorProcess skip = start(config, 1, 1, 2,
                 env("ENVOY_SIM_PARENT_CONNECT_ATTEMPTS", "1"), "--skip-hot-restart-on-no-parent");
         awaitLive(admin, 1, skip);
         assertThat(get("/")).isEqualTo(200);
+        assertThat(skip.stop(Duration.ofSeconds(20))).isZero();
+
+        // Not told to: the parent socket refuses, the child gives up after its retries...
+        SimulatorProcess gap = start(config, 2, 1, 2,
+                env("ENVOY_SIM_PARENT_CONNECT_ATTEMPTS", "2", "ENVOY_SIM_PARENT_CONNECT_INTERVAL_MS", "100"));
+        assertThat(gap.waitFor(STARTUP)).isNotZero();
+        assertThat(gap.log()).contains("unable to connect to the parent process");
+        // ...having set INITIALIZING, which it never clears: like Envoy, only a fresh epoch 0 recovers.
+        SimulatorProcess after = start(config, 2, 1, 2, env(), "--skip-hot-restart-on-no-parent");
+        assertThat(after.waitFor(STARTUP)).isNotZero();
+        assertThat(after.log()).contains("previous envoy process is still initializing");
+        SimulatorProcess fresh = start(config, 0, 1, 2, env());
+        awaitLive(admin, 0, fresh);
     }
 
     @Test
