@@ -33,7 +33,7 @@ class ServeIT extends ItSupport {
                          HttpBackend b, HttpBackend c, TcpEchoBackend echo, Path logPath) {
     }
 
-    private Setup serve() throws Exception {
+    private Setup serve(String... extraArgs) throws Exception {
         HttpBackend a = closeLater(HttpBackend.start("a"));
         HttpBackend b = closeLater(HttpBackend.start("b"));
         HttpBackend c = closeLater(HttpBackend.start("c"));
@@ -71,8 +71,10 @@ class ServeIT extends ItSupport {
                                 Configs.endpoint("127.0.0.1", c.port(), 1)),
                         Configs.staticCluster("echo", "STATIC", "", Configs.endpoint("127.0.0.1", echo.port(), 1)))));
         Path logPath = dir.resolve("envoy.log");
-        SimulatorProcess p = start(config, 0, 1, 2, env(), "--log-path", logPath.toString(),
-                "--service-node", "override-node");
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("--log-path", logPath.toString(),
+                "--service-node", "override-node"));
+        args.addAll(java.util.List.of(extraArgs));
+        SimulatorProcess p = start(config, 0, 1, 2, env(), args.toArray(String[]::new));
         AdminClient admin = new AdminClient(adminPort);
         awaitLive(admin, 0, p);
         return new Setup(p, admin, httpPort, tcpPort, a, b, c, echo, logPath);
@@ -209,6 +211,36 @@ class ServeIT extends ItSupport {
         assertThat(s.process().waitFor(Duration.ofSeconds(20))).isZero();
         assertThat(Files.readString(s.logPath())).contains("caught SIGTERM");
         assertThat(canConnect(s.httpPort())).as("listeners closed at once").isFalse();
+    }
+
+    @Test
+    void drainingListenersAnswerWithConnectionClose() throws Exception {
+        Setup s = serve("--drain-strategy", "immediate");
+        try (Socket socket = new Socket("127.0.0.1", s.httpPort())) {
+            socket.setSoTimeout(10_000);
+            assertThat(exchange(socket)).doesNotContain("connection: close");
+            assertThat(s.admin().post("/drain_listeners?graceful").status()).isEqualTo(200);
+            assertThat(exchange(socket)).contains("connection: close");
+            assertThat(socket.getInputStream().read()).as("closed after the response").isEqualTo(-1);
+        }
+    }
+
+    private static String exchange(Socket socket) throws java.io.IOException {
+        socket.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+        InputStream in = socket.getInputStream();
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int c = in.read();
+            if (c < 0) {
+                throw new java.io.EOFException(head.toString());
+            }
+            head.append((char) c);
+        }
+        String lower = head.toString().toLowerCase(java.util.Locale.ROOT);
+        int at = lower.indexOf("content-length:");
+        int length = Integer.parseInt(lower.substring(at + 15, lower.indexOf("\r\n", at)).trim());
+        in.readNBytes(length);
+        return lower;
     }
 
     private static boolean canConnect(int port) {
