@@ -31,6 +31,10 @@ public final class AgentConfigLoader {
   public static final int DEFAULT_PARENT_SHUTDOWN_TIME_S = 90;
   public static final String DEFAULT_ADMIN_LISTEN = "127.0.0.1:9902";
   public static final int DEFAULT_HISTORY_KEEP = 10;
+  public static final int DEFAULT_CONCURRENCY = 2;
+  public static final int DEFAULT_READY_TIMEOUT_S = 60;
+  public static final int DEFAULT_RESTART_MIN_INTERVAL_MS = 5_000;
+  public static final int DEFAULT_RESTART_DEBOUNCE_MS = 500;
 
   private static final Pattern NODE_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:-]{0,127}");
   private static final Pattern ZONE = Pattern.compile("[a-z0-9][a-z0-9-]{0,63}");
@@ -107,11 +111,20 @@ public final class AgentConfigLoader {
         out.add(new Problem("history.keep", Integer.toUnsignedString(historyKeep) + " is out of range (1-1000)"));
       }
     }
+    var restartConfig = config.getRestart();
+    int minInterval = restartConfig.hasMinIntervalMs() ? restartConfig.getMinIntervalMs() : DEFAULT_RESTART_MIN_INTERVAL_MS;
+    if (minInterval < 0 || minInterval > 3_600_000) {
+      out.add(new Problem("restart.min_interval_ms", Integer.toUnsignedString(minInterval) + " is out of range (0-3600000)"));
+    }
+    int debounce = restartConfig.hasDebounceMs() ? restartConfig.getDebounceMs() : DEFAULT_RESTART_DEBOUNCE_MS;
+    if (debounce < 0 || debounce > 60_000) {
+      out.add(new Problem("restart.debounce_ms", Integer.toUnsignedString(debounce) + " is out of range (0-60000)"));
+    }
     if (!out.isEmpty()) {
       return null;
     }
     return new AgentSettings(new NodeSettings(node.getId(), node.getCluster(), node.getZone()),
-        routesFile, envoy, stateDir, adminListen, historyKeep);
+        routesFile, envoy, stateDir, adminListen, historyKeep, new AgentSettings.RestartSettings(minInterval, debounce));
   }
 
   private static EnvoySettings envoy(EnvoyConfig envoy, Path base, Path stateDir, List<Problem> out) {
@@ -146,7 +159,21 @@ public final class AgentConfigLoader {
     if (delivery == null) {
       out.add(new Problem("envoy.delivery", "\"" + deliveryName + "\" is not one of files, restart"));
     }
-    return new EnvoySettings(binary, configDir, adminPort, baseId, drain, parentShutdown, delivery);
+    int concurrency = envoy.hasConcurrency() ? envoy.getConcurrency() : DEFAULT_CONCURRENCY;
+    if (concurrency < 1 || concurrency > 256) {
+      out.add(new Problem("envoy.concurrency", Integer.toUnsignedString(concurrency) + " is out of range (1-256)"));
+    }
+    int readyTimeout = envoy.hasReadyTimeoutS() ? envoy.getReadyTimeoutS() : DEFAULT_READY_TIMEOUT_S;
+    if (readyTimeout < 1 || readyTimeout > 3600) {
+      out.add(new Problem("envoy.ready_timeout_s", Integer.toUnsignedString(readyTimeout) + " is out of range (1-3600)"));
+    }
+    // Stopping waits for the drain, then gives Envoy this long to exit before SIGKILL.
+    int stopTimeout = envoy.hasStopTimeoutS() ? envoy.getStopTimeoutS() : 10;
+    if (stopTimeout < 1 || stopTimeout > 600) {
+      out.add(new Problem("envoy.stop_timeout_s", Integer.toUnsignedString(stopTimeout) + " is out of range (1-600)"));
+    }
+    return new EnvoySettings(binary, configDir, adminPort, baseId, drain, parentShutdown, delivery, concurrency,
+        readyTimeout, stopTimeout);
   }
 
   private static ListenAddress listen(String value, List<Problem> out) {

@@ -13,7 +13,8 @@ public record AgentSettings(
     EnvoySettings envoy,
     Path stateDir,
     ListenAddress adminListen,
-    int historyKeep) {
+    int historyKeep,
+    RestartSettings restart) {
 
   public AgentSettings {
     Objects.requireNonNull(node, "node");
@@ -21,7 +22,19 @@ public record AgentSettings(
     Objects.requireNonNull(envoy, "envoy");
     Objects.requireNonNull(stateDir, "stateDir");
     Objects.requireNonNull(adminListen, "adminListen");
+    Objects.requireNonNull(restart, "restart");
   }
+
+  /** Where the agent keeps Envoy's process table, logs and history. */
+  public Path historyDir() {
+    return stateDir.resolve("history");
+  }
+
+  /**
+   * How often Envoy may be hot restarted: changes arriving within {@code debounceMs} are applied
+   * together, and two restarts are at least {@code minIntervalMs} (plus jitter) apart.
+   */
+  public record RestartSettings(int minIntervalMs, int debounceMs) {}
 
   /** Who this host is, as Envoy's node and the control plane see it. */
   public record NodeSettings(String id, String cluster, String zone) {}
@@ -33,7 +46,10 @@ public record AgentSettings(
       int baseId,
       int drainTimeS,
       int parentShutdownTimeS,
-      Delivery delivery) {}
+      Delivery delivery,
+      int concurrency,
+      int readyTimeoutS,
+      int stopTimeoutS) {}
 
   /** A host and port to bind; the host is kept as written (an IP literal or a name). */
   public record ListenAddress(String host, int port) {

@@ -42,7 +42,8 @@ class AgentConfigLoaderTest {
     assertThat(settings.routesFile()).isEqualTo(Path.of("/etc/envoy-agent/routes.yaml"));
     assertThat(settings.stateDir()).isEqualTo(Path.of("/var/lib/envoy-agent"));
     assertThat(settings.envoy()).isEqualTo(new AgentSettings.EnvoySettings(Path.of("/usr/bin/envoy"),
-        Path.of("/var/lib/envoy-agent/envoy"), 9901, 0, 60, 90, Delivery.FILES));
+        Path.of("/var/lib/envoy-agent/envoy"), 9901, 0, 60, 90, Delivery.FILES, 2, 60, 10));
+    assertThat(settings.restart()).isEqualTo(new AgentSettings.RestartSettings(5000, 500));
     assertThat(settings.adminListen()).isEqualTo(new AgentSettings.ListenAddress("127.0.0.1", 9902));
     assertThat(settings.historyKeep()).isEqualTo(10);
   }
@@ -60,6 +61,10 @@ class AgentConfigLoaderTest {
           drain_time_s: 5
           parent_shutdown_time_s: 10
           delivery: restart
+          concurrency: 4
+          ready_timeout_s: 30
+          stop_timeout_s: 5
+        restart: { min_interval_ms: 100, debounce_ms: 50 }
         state_dir: state
         admin: { listen: "[::1]:19001" }
         history: { keep: 3 }
@@ -68,7 +73,8 @@ class AgentConfigLoaderTest {
     assertThat(settings.routesFile()).isEqualTo(Path.of("/srv/routes.json"));
     assertThat(settings.stateDir()).isEqualTo(Path.of("/etc/envoy-agent/state"));
     assertThat(settings.envoy()).isEqualTo(new AgentSettings.EnvoySettings(Path.of("/etc/bin/envoy"),
-        Path.of("/run/envoy"), 19000, 7, 5, 10, Delivery.RESTART));
+        Path.of("/run/envoy"), 19000, 7, 5, 10, Delivery.RESTART, 4, 30, 5));
+    assertThat(settings.restart()).isEqualTo(new AgentSettings.RestartSettings(100, 50));
     assertThat(settings.adminListen()).isEqualTo(new AgentSettings.ListenAddress("::1", 19001));
     assertThat(settings.adminListen()).hasToString("[::1]:19001");
     assertThat(settings.historyKeep()).isEqualTo(3);
@@ -104,7 +110,12 @@ class AgentConfigLoaderTest {
       listen port          | admin: { listen: '127.0.0.1:0' }                     | admin.listen: port 0 is out of range (1-65535)
       listen clash         | admin: { listen: '127.0.0.1:9901' }                  | admin.listen: port 9901 is also envoy.admin_port; use another
       history              | history: { keep: 0 }                                 | history.keep: 0 is out of range (1-1000)
-      top-level typo       | statedir: /x                                         | statedir: unknown field (known fields: node, routes, envoy, state_dir, admin, history)
+      concurrency          | envoy: { concurrency: 0 }                            | envoy.concurrency: 0 is out of range (1-256)
+      ready timeout        | envoy: { ready_timeout_s: 0 }                        | envoy.ready_timeout_s: 0 is out of range (1-3600)
+      stop timeout         | envoy: { stop_timeout_s: 601 }                       | envoy.stop_timeout_s: 601 is out of range (1-600)
+      restart interval     | restart: { min_interval_ms: 4000000 }                | restart.min_interval_ms: 4000000 is out of range (0-3600000)
+      debounce             | restart: { debounce_ms: 70000 }                      | restart.debounce_ms: 70000 is out of range (0-60000)
+      top-level typo       | statedir: /x                                         | statedir: unknown field (known fields: node, routes, envoy, state_dir, admin, history, restart)
       """)
   void rules(String rule, String yaml, String expected) {
     String document = yaml.startsWith("node:") ? yaml + "\nroutes: { file: r.yaml }\n" : MINIMAL + yaml + "\n";

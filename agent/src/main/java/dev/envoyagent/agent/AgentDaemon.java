@@ -1,0 +1,121 @@
+package dev.envoyagent.agent;
+
+import dev.envoyagent.apply.VersionHistory;
+import dev.envoyagent.config.AgentConfigLoader;
+import dev.envoyagent.config.AgentSettings;
+import dev.envoyagent.envoy.HostProcessControl;
+import dev.envoyagent.envoy.HttpEnvoyAdmin;
+import dev.envoyagent.model.InvalidInputException;
+import dev.envoyagent.source.RoutesFileSource;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The composition root of {@code envoy-agent run}: wires the routes source, the supervisor and the
+ * signal handlers together, and runs until told to stop.
+ *
+ * <p>Signals: SIGHUP re-reads agent.yaml and the routes and re-applies; SIGUSR1 is forwarded to
+ * Envoy (log reopen); SIGTERM/SIGINT drain Envoy gracefully, stop it and exit; SIGUSR2 exits at
+ * once and leaves Envoy running, for an agent upgrade: the next agent adopts it.
+ */
+public final class AgentDaemon {
+
+  private static final Logger LOG = LoggerFactory.getLogger(AgentDaemon.class);
+  static final Duration ROUTES_POLL = Duration.ofSeconds(1);
+
+  enum Exit { STOP_ENVOY, LEAVE_ENVOY }
+
+  private final Path configFile;
+  private final CountDownLatch stop = new CountDownLatch(1);
+  private final AtomicReference<Exit> exit = new AtomicReference<>(Exit.STOP_ENVOY);
+
+  public AgentDaemon(Path configFile) {
+    this.configFile = configFile;
+  }
+
+  /** Runs until SIGTERM/SIGINT/SIGUSR2; returns the process exit code. */
+  public int run() throws InvalidInputException, IOException, InterruptedException {
+    AgentSettings settings = AgentConfigLoader.load(configFile);
+    Files.createDirectories(settings.stateDir());
+    StatusBoard status = new StatusBoard(settings.stateDir().resolve("status.json"), System::currentTimeMillis);
+    ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(named("supervisor"));
+    ScheduledExecutorService sourceLoop = Executors.newSingleThreadScheduledExecutor(named("routes-source"));
+    Supervisor supervisor = new Supervisor(settings, loop, new HostProcessControl(settings.stateDir().resolve("run")),
+        port -> new HttpEnvoyAdmin(port, Duration.ofSeconds(2)), System::nanoTime, new SecureRandom(), status);
+    LOG.info("envoy-agent starting version={} config={} node={} routes={} envoy={} delivery={}",
+        AgentVersion.version(), configFile, settings.node().id(), settings.routesFile(), settings.envoy().binary(),
+        settings.envoy().delivery().configName());
+    supervisor.start();
+
+    // Serve what was last applied at once, even if the routes are unreadable now; catch up after.
+    new VersionHistory(settings.historyDir(), settings.historyKeep()).latest().ifPresent(last -> {
+      LOG.info("starting from the last applied routes version={}", last.getVersion());
+      supervisor.submit(last);
+    });
+    AtomicReference<RoutesFileSource> source = new AtomicReference<>(routesSource(settings, supervisor, status));
+    sourceLoop.scheduleWithFixedDelay(() -> source.get().poll(), 0, ROUTES_POLL.toMillis(), TimeUnit.MILLISECONDS);
+
+    Signals.handle("HUP", () -> sourceLoop.execute(() -> reload(supervisor, status, source)));
+    Signals.handle("USR1", () -> supervisor.signalEnvoy("USR1"));
+    Signals.handle("TERM", () -> requestStop(Exit.STOP_ENVOY, "SIGTERM"));
+    Signals.handle("INT", () -> requestStop(Exit.STOP_ENVOY, "SIGINT"));
+    Signals.handle("USR2", () -> requestStop(Exit.LEAVE_ENVOY, "SIGUSR2"));
+
+    stop.await();
+    sourceLoop.shutdownNow();
+    if (exit.get() == Exit.STOP_ENVOY) {
+      supervisor.stopEnvoy(Duration.ofSeconds(settings.envoy().drainTimeS()));
+    } else {
+      LOG.info("leaving Envoy running for the next agent to adopt");
+    }
+    loop.shutdownNow();
+    loop.awaitTermination(5, TimeUnit.SECONDS);
+    LOG.info("envoy-agent stopped");
+    return 0;
+  }
+
+  private void requestStop(Exit how, String signal) {
+    LOG.info("received {}: {}", signal, how == Exit.STOP_ENVOY ? "draining and stopping Envoy" : "exiting, Envoy stays");
+    exit.compareAndSet(Exit.STOP_ENVOY, how);
+    stop.countDown();
+  }
+
+  private void reload(Supervisor supervisor, StatusBoard status, AtomicReference<RoutesFileSource> source) {
+    try {
+      AgentSettings next = AgentConfigLoader.load(configFile);
+      LOG.info("SIGHUP: reloaded config={} routes={}", configFile, next.routesFile());
+      supervisor.updateSettings(next);
+      source.set(routesSource(next, supervisor, status));
+      source.get().poll();
+    } catch (InvalidInputException e) {
+      LOG.warn("SIGHUP: config refused, keeping the running one problems={}", e.problems().size());
+      e.problems().forEach(p -> LOG.warn("SIGHUP: config refused problem=\"{}\"", p));
+      status.error("config refused on reload: " + e.getMessage());
+    }
+  }
+
+  private static RoutesFileSource routesSource(AgentSettings settings, Supervisor supervisor, StatusBoard status) {
+    return new RoutesFileSource(settings.routesFile(), snapshot -> {
+      status.received(snapshot.getVersion());
+      supervisor.submit(snapshot);
+    }, status::error);
+  }
+
+  private static java.util.concurrent.ThreadFactory named(String name) {
+    return runnable -> {
+      Thread thread = new Thread(runnable, name);
+      thread.setDaemon(true);
+      return thread;
+    };
+  }
+}

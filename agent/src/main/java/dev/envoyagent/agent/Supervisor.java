@@ -1,0 +1,638 @@
+package dev.envoyagent.agent;
+
+import dev.envoyagent.api.v1.RouteSnapshot;
+import dev.envoyagent.apply.ConfigWriter;
+import dev.envoyagent.apply.VersionHistory;
+import dev.envoyagent.config.AgentSettings;
+import dev.envoyagent.envoy.Backoff;
+import dev.envoyagent.envoy.ConfigVersions;
+import dev.envoyagent.envoy.EnvoyAdmin;
+import dev.envoyagent.envoy.EnvoyProcess;
+import dev.envoyagent.envoy.ProcessControl;
+import dev.envoyagent.envoy.ProcessTable;
+import dev.envoyagent.model.InvalidInputException;
+import dev.envoyagent.render.RenderedFiles;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Random;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntFunction;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps one Envoy serving the newest valid snapshot. The only place that decides epochs, restarts
+ * and retries; every decision runs on one thread ({@code loop}), driven by a periodic tick and by
+ * new snapshots. The protocol:
+ *
+ * <ul>
+ *   <li>A snapshot whose launch digest (bootstrap, flags, binary) equals the serving epoch's is
+ *       applied by writing the watched files; Envoy reloads them and the agent confirms the new
+ *       versions in /config_dump. A rejection restores the previous files.
+ *   <li>Otherwise Envoy is hot restarted: the candidate is validated first, the next epoch is
+ *       highest live + 1, and it starts only when the current epoch is LIVE. Restarts are debounced
+ *       and at least restart.min_interval_ms (plus jitter) apart. A child that fails leaves the
+ *       parent serving and is retried with backoff; the agent never kills a serving parent.
+ *   <li>A new hot-restart version, another base id or concurrency, or three failed hot restarts in a
+ *       row: a planned cold restart (fail health checks, drain, stop, start epoch 0).
+ *   <li>No Envoy left alive: start epoch 0 from the last applied files, with backoff.
+ * </ul>
+ */
+public final class Supervisor {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Supervisor.class);
+  static final Duration TICK = Duration.ofMillis(200);
+  static final Duration VERIFY_TIMEOUT = Duration.ofSeconds(15);
+  static final Duration STABLE_AFTER = Duration.ofSeconds(30);
+  static final int HOT_RESTART_FAILURES_BEFORE_COLD = 3;
+  static final Duration VALIDATE_TIMEOUT = Duration.ofSeconds(60);
+
+  enum Phase { IDLE, STARTING, SERVING, HOT_RESTARTING, COLD_DRAINING, COLD_STOPPING, BACKOFF, STOPPED }
+
+  /** An update in flight: a new epoch to come up, or written files to be confirmed. */
+  private record Attempt(LaunchPlan plan, EnvoyProcess child, long deadlineNanos, long rejectedBefore) {}
+
+  private final ScheduledExecutorService loop;
+  private final ProcessControl processes;
+  private final IntFunction<EnvoyAdmin> adminOnPort;
+  private final ProcessTable table;
+  private final LongSupplier nanoTime;
+  private final Random random;
+  private final Backoff restartBackoff = new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(60), 0.2);
+  private final StatusBoard status;
+
+  private AgentSettings settings;
+  private Phase phase = Phase.IDLE;
+  private final List<EnvoyProcess> epochs = new ArrayList<>();
+  private LaunchPlan applied;
+  private RouteSnapshot desired;
+  private long desiredFirstNanos;
+  private long desiredLastNanos;
+  private String refusedDigest;
+  private Attempt attempt;
+  private long nextRestartNanos;
+  private long nextStartNanos;
+  private long servingSinceNanos;
+  private int hotRestartFailures;
+  private int startFailures;
+  private String coldReason;
+  private long coldDeadlineNanos;
+
+  Supervisor(AgentSettings settings, ScheduledExecutorService loop, ProcessControl processes,
+      IntFunction<EnvoyAdmin> adminOnPort, LongSupplier nanoTime, Random random, StatusBoard status) {
+    this.settings = settings;
+    this.loop = loop;
+    this.processes = processes;
+    this.adminOnPort = adminOnPort;
+    this.table = new ProcessTable(settings.stateDir().resolve("envoy-processes.json"));
+    this.nanoTime = nanoTime;
+    this.random = random;
+    this.status = status;
+  }
+
+  /** Adopts Envoy processes a previous agent left running, then starts ticking. */
+  void start() {
+    loop.execute(this::adopt);
+    loop.scheduleWithFixedDelay(this::safeTick, TICK.toMillis(), TICK.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** A new snapshot to serve; the newest one wins. */
+  void submit(RouteSnapshot snapshot) {
+    loop.execute(() -> {
+      long now = nanoTime.getAsLong();
+      if (desired == null) {
+        desiredFirstNanos = now;
+      }
+      desired = snapshot;
+      desiredLastNanos = now;
+    });
+  }
+
+  /** New agent settings (SIGHUP); they take effect with the next apply. */
+  void updateSettings(AgentSettings next) {
+    loop.execute(() -> {
+      settings = next;
+      if (applied != null && desired == null) {
+        submit(applied.snapshot());
+      }
+    });
+  }
+
+  private void adopt() {
+    for (EnvoyProcess process : table.load()) {
+      if (processes.isAlive(process)) {
+        epochs.add(process);
+      }
+    }
+    epochs.sort(Comparator.comparingInt(EnvoyProcess::epoch));
+    if (!epochs.isEmpty()) {
+      EnvoyProcess newest = newest();
+      LOG.info("adopted running Envoy epochs={} serving_epoch={} pid={}", epochNumbers(), newest.epoch(), newest.pid());
+      phase = Phase.SERVING;
+      servingSinceNanos = nanoTime.getAsLong();
+    }
+    saveTable();
+    publish();
+  }
+
+  private void safeTick() {
+    try {
+      tick();
+    } catch (RuntimeException e) {
+      // A bug must not stop the loop that keeps Envoy alive; report it and go on.
+      LOG.error("supervisor tick failed phase={}", phase, e);
+    }
+  }
+
+  private void tick() {
+    long now = nanoTime.getAsLong();
+    reapExitedEpochs();
+    switch (phase) {
+      case IDLE -> maybeApply(now);
+      case STARTING, HOT_RESTARTING -> checkNewEpoch(now);
+      case SERVING -> {
+        if (epochs.isEmpty()) {
+          envoyGone(now);
+        } else if (attempt != null) {
+          checkWrittenFiles(now);
+        } else {
+          if (startFailures > 0 && now - servingSinceNanos > STABLE_AFTER.toNanos()) {
+            startFailures = 0;
+          }
+          maybeApply(now);
+        }
+      }
+      case COLD_DRAINING -> {
+        if (now >= coldDeadlineNanos) {
+          epochs.forEach(p -> processes.signal(p, "TERM"));
+          phase = Phase.COLD_STOPPING;
+          coldDeadlineNanos = now + Duration.ofSeconds(settings.envoy().stopTimeoutS()).toNanos();
+        }
+      }
+      case COLD_STOPPING -> {
+        if (epochs.isEmpty()) {
+          launch(attempt.plan(), 0, now);
+        } else if (now >= coldDeadlineNanos) {
+          epochs.forEach(p -> processes.signal(p, "KILL"));
+        }
+      }
+      case BACKOFF -> {
+        if (now >= nextStartNanos) {
+          LaunchPlan plan = applied != null ? applied : planFor(desired).orElse(null);
+          if (plan != null) {
+            launch(plan, 0, now);
+          } else {
+            phase = Phase.IDLE;
+          }
+        }
+      }
+      case STOPPED -> { }
+      default -> throw new IllegalStateException("unknown phase " + phase);
+    }
+    publish();
+  }
+
+  private void reapExitedEpochs() {
+    List<EnvoyProcess> gone = epochs.stream().filter(p -> !processes.isAlive(p)).toList();
+    if (gone.isEmpty()) {
+      return;
+    }
+    int newestEpoch = epochs.isEmpty() ? -1 : newest().epoch();
+    epochs.removeAll(gone);
+    for (EnvoyProcess process : gone) {
+      boolean child = attempt != null && attempt.child() != null && attempt.child().pid() == process.pid();
+      if (process.epoch() < newestEpoch && !child) {
+        LOG.info("Envoy epoch exited after hand-over epoch={} pid={}", process.epoch(), process.pid());
+      } else if (phase != Phase.COLD_STOPPING && phase != Phase.STOPPED && !child) {
+        LOG.warn("Envoy exited unexpectedly epoch={} pid={} log={}", process.epoch(), process.pid(), envoyLog());
+      }
+    }
+    saveTable();
+  }
+
+  private void envoyGone(long now) {
+    startFailures++;
+    status.crash();
+    Duration wait = restartBackoff.delay(startFailures, random);
+    LOG.warn("no Envoy is running; starting epoch 0 from the last applied config attempt={} in_ms={}",
+        startFailures, wait.toMillis());
+    status.error("Envoy exited unexpectedly; restart attempt " + startFailures + " in " + wait.toMillis() + " ms");
+    phase = Phase.BACKOFF;
+    nextStartNanos = now + wait.toNanos();
+  }
+
+  private void maybeApply(long now) {
+    if (desired == null) {
+      return;
+    }
+    int debounce = settings.restart().debounceMs();
+    boolean quiet = now - desiredLastNanos >= Duration.ofMillis(debounce).toNanos();
+    boolean waitedEnough = now - desiredFirstNanos >= Duration.ofMillis(4L * debounce).toNanos();
+    if (!quiet && !waitedEnough) {
+      return;
+    }
+    Optional<LaunchPlan> maybePlan = planFor(desired);
+    if (maybePlan.isEmpty()) {
+      desired = null;
+      return;
+    }
+    LaunchPlan plan = maybePlan.get();
+    String digest = plan.files().digest() + "/" + plan.launchDigest();
+    if (digest.equals(refusedDigest)) {
+      desired = null;
+      return;
+    }
+    if (epochs.isEmpty()) {
+      if (validate(plan, digest)) {
+        desired = null;
+        launch(plan, 0, now);
+      }
+      return;
+    }
+    EnvoyProcess serving = newest();
+    if (plan.launchDigest().equals(serving.launchDigest())) {
+      desired = null;
+      writeFiles(plan, now);
+      return;
+    }
+    if (now < nextRestartNanos) {
+      return; // rate limit: the tick comes back, and the newest snapshot by then wins
+    }
+    if (!validate(plan, digest)) {
+      return;
+    }
+    desired = null;
+    String coldBecause = coldRestartReason(serving);
+    if (coldBecause != null) {
+      coldRestart(plan, coldBecause, now);
+    } else {
+      launch(plan, serving.epoch() + 1, now);
+    }
+  }
+
+  private Optional<LaunchPlan> planFor(RouteSnapshot snapshot) {
+    if (snapshot == null) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(LaunchPlan.of(snapshot, settings));
+    } catch (InvalidInputException e) {
+      LOG.warn("snapshot refused version={} problems={}", snapshot.getVersion(), e.problems().size());
+      e.problems().forEach(p -> LOG.warn("snapshot refused version={} problem=\"{}\"", snapshot.getVersion(), p));
+      status.rejected(snapshot.getVersion(), e.getMessage());
+      return Optional.empty();
+    }
+  }
+
+  /** Validates the candidate with Envoy itself; a refusal is remembered so it is not retried. */
+  private boolean validate(LaunchPlan plan, String digest) {
+    Path candidateDir = LaunchPlan.candidateDir(settings);
+    try {
+      new ConfigWriter(candidateDir).write(plan.candidate());
+    } catch (IOException e) {
+      LOG.warn("cannot write candidate config dir={} reason={}", candidateDir, e.toString());
+      status.error("cannot write candidate config: " + e.getMessage());
+      return false;
+    }
+    ProcessControl.Validation validation = processes.validate(settings.envoy().binary(),
+        candidateDir.resolve("bootstrap.json"), VALIDATE_TIMEOUT);
+    if (!validation.ok()) {
+      String reason = lastLine(validation.output());
+      LOG.warn("Envoy refused config version={} reason=\"{}\"", plan.snapshot().getVersion(), reason);
+      status.rejected(plan.snapshot().getVersion(), "Envoy refused the config: " + reason);
+      refusedDigest = digest;
+      desired = null;
+      return false;
+    }
+    return true;
+  }
+
+  private String coldRestartReason(EnvoyProcess serving) {
+    var envoy = settings.envoy();
+    if (serving.baseId() != envoy.baseId()) {
+      return "base id changes from " + serving.baseId() + " to " + envoy.baseId();
+    }
+    if (serving.concurrency() != envoy.concurrency()) {
+      return "concurrency changes from " + serving.concurrency() + " to " + envoy.concurrency();
+    }
+    if (hotRestartFailures >= HOT_RESTART_FAILURES_BEFORE_COLD) {
+      return hotRestartFailures + " hot restarts in a row failed";
+    }
+    Optional<String> binaryVersion = processes.hotRestartVersion(envoy.binary(), Duration.ofSeconds(30));
+    if (binaryVersion.isPresent() && !binaryVersion.get().equals(serving.hotRestartVersion())) {
+      return "hot-restart version changes from " + serving.hotRestartVersion() + " to " + binaryVersion.get();
+    }
+    return null;
+  }
+
+  private void coldRestart(LaunchPlan plan, String reason, long now) {
+    LOG.warn("planned cold restart reason=\"{}\" drain_s={}", reason, settings.envoy().drainTimeS());
+    status.restart("cold: " + reason);
+    EnvoyAdmin admin = admin();
+    tryPost(admin, "/healthcheck/fail");
+    tryPost(admin, "/drain_listeners?graceful");
+    attempt = new Attempt(plan, null, 0, 0);
+    coldReason = reason;
+    phase = Phase.COLD_DRAINING;
+    coldDeadlineNanos = now + Duration.ofSeconds(settings.envoy().drainTimeS()).toNanos();
+  }
+
+  private void launch(LaunchPlan plan, int epoch, long now) {
+    String hotRestartVersion = processes.hotRestartVersion(settings.envoy().binary(), Duration.ofSeconds(30))
+        .orElse("");
+    try {
+      new ConfigWriter(settings.envoy().configDir()).write(plan.files());
+      EnvoyProcess child = processes.launch(LaunchPlan.command(settings, epoch), envoyLog(), plan.launchDigest(),
+          hotRestartVersion);
+      epochs.add(child);
+      saveTable();
+      long timeout = Duration.ofSeconds(settings.envoy().readyTimeoutS()).toNanos();
+      attempt = new Attempt(plan, child, now + timeout, 0);
+      phase = epoch == 0 ? Phase.STARTING : Phase.HOT_RESTARTING;
+      LOG.info("started Envoy epoch={} pid={} version={}{}", epoch, child.pid(), plan.snapshot().getVersion(),
+          coldReason != null ? " after cold restart" : "");
+      if (epoch > 0) {
+        status.restart("hot");
+      }
+    } catch (IOException e) {
+      LOG.warn("cannot start Envoy epoch={} reason={}", epoch, e.toString());
+      status.error("cannot start Envoy: " + e.getMessage());
+      attempt = null;
+      failedStart(now);
+    }
+  }
+
+  private void checkNewEpoch(long now) {
+    EnvoyProcess child = attempt.child();
+    if (!processes.isAlive(child)) {
+      newEpochFailed("epoch " + child.epoch() + " exited before it was LIVE", now);
+      return;
+    }
+    try {
+      EnvoyAdmin.ServerInfo info = admin().serverInfo();
+      if (info.restartEpoch() == child.epoch() && info.live()) {
+        newEpochLive(now);
+        return;
+      }
+    } catch (IOException e) {
+      // Not answering yet: the new epoch is still initialising, or the parent just closed its admin.
+    }
+    if (now >= attempt.deadlineNanos()) {
+      processes.signal(child, "TERM");
+      newEpochFailed("epoch " + child.epoch() + " was not LIVE within " + settings.envoy().readyTimeoutS() + " s", now);
+    }
+  }
+
+  private void newEpochLive(long now) {
+    EnvoyProcess child = attempt.child();
+    LOG.info("Envoy LIVE epoch={} pid={} version={} live_epochs={}", child.epoch(), child.pid(),
+        attempt.plan().snapshot().getVersion(), epochNumbers());
+    if (phase == Phase.HOT_RESTARTING) {
+      hotRestartFailures = 0;
+    }
+    nextRestartNanos = now + Duration.ofMillis(settings.restart().minIntervalMs()).toNanos()
+        + (long) (random.nextDouble() * 0.2 * Duration.ofMillis(settings.restart().minIntervalMs()).toNanos());
+    markApplied(attempt.plan(), true);
+    attempt = null;
+    coldReason = null;
+    phase = Phase.SERVING;
+    servingSinceNanos = now;
+  }
+
+  private void newEpochFailed(String why, long now) {
+    LaunchPlan plan = attempt.plan();
+    epochs.remove(attempt.child());
+    saveTable();
+    attempt = null;
+    LOG.warn("new Envoy epoch failed reason=\"{}\" version={} log={}", why, plan.snapshot().getVersion(), envoyLog());
+    status.error(why);
+    if (phase == Phase.HOT_RESTARTING && !epochs.isEmpty()) {
+      hotRestartFailures++;
+      status.failedRestart();
+      restoreAppliedFiles();
+      Duration wait = restartBackoff.delay(hotRestartFailures, random);
+      nextRestartNanos = now + wait.toNanos();
+      phase = Phase.SERVING;
+      if (desired == null) {
+        desired = plan.snapshot();
+        desiredFirstNanos = now;
+        desiredLastNanos = now;
+      }
+      LOG.info("parent keeps serving; hot restart retried in_ms={} failures_in_a_row={}", wait.toMillis(),
+          hotRestartFailures);
+    } else {
+      failedStart(now);
+    }
+  }
+
+  private void failedStart(long now) {
+    startFailures++;
+    status.failedRestart();
+    Duration wait = restartBackoff.delay(startFailures, random);
+    nextStartNanos = now + wait.toNanos();
+    phase = epochs.isEmpty() ? Phase.BACKOFF : Phase.SERVING;
+    LOG.warn("Envoy start failed; retrying attempt={} in_ms={}", startFailures, wait.toMillis());
+  }
+
+  private void writeFiles(LaunchPlan plan, long now) {
+    long rejectedBefore = rejectedUpdates();
+    try {
+      var outcome = new ConfigWriter(settings.envoy().configDir()).write(plan.files());
+      if (!outcome.changedAnything()) {
+        markApplied(plan, false);
+        return;
+      }
+      LOG.info("wrote watched files version={} written={} removed={}", plan.snapshot().getVersion(),
+          outcome.written().size(), outcome.removed().size());
+      attempt = new Attempt(plan, null, now + VERIFY_TIMEOUT.toNanos(), rejectedBefore);
+    } catch (IOException e) {
+      LOG.warn("cannot write config dir={} reason={}", settings.envoy().configDir(), e.toString());
+      status.error("cannot write Envoy config: " + e.getMessage());
+      restoreAppliedFiles();
+    }
+  }
+
+  /** Confirms, through the admin API, that Envoy runs the files just written. */
+  private void checkWrittenFiles(long now) {
+    EnvoyAdmin admin = admin();
+    try {
+      Map<String, String> running = ConfigVersions.fromConfigDump(admin.configDump());
+      Map<String, String> expected = attempt.plan().expectedVersions();
+      if (expected.entrySet().stream().allMatch(e -> e.getValue().equals(running.get(e.getKey())))) {
+        markApplied(attempt.plan(), false);
+        attempt = null;
+        return;
+      }
+      if (rejectedUpdates() > attempt.rejectedBefore()) {
+        refuseWritten("Envoy rejected the update (update_rejected went up)");
+        return;
+      }
+    } catch (IOException e) {
+      LOG.debug("admin not answering while confirming an update: {}", e.toString());
+    }
+    if (now >= attempt.deadlineNanos()) {
+      refuseWritten("Envoy did not load the update within " + VERIFY_TIMEOUT.toSeconds() + " s");
+    }
+  }
+
+  private void refuseWritten(String why) {
+    LaunchPlan plan = attempt.plan();
+    attempt = null;
+    refusedDigest = plan.files().digest() + "/" + plan.launchDigest();
+    LOG.warn("update refused version={} reason=\"{}\"; previous files restored", plan.snapshot().getVersion(), why);
+    status.rejected(plan.snapshot().getVersion(), why);
+    restoreAppliedFiles();
+  }
+
+  private long rejectedUpdates() {
+    try {
+      return admin().stats().entrySet().stream()
+          .filter(e -> e.getKey().endsWith("update_rejected"))
+          .mapToLong(Map.Entry::getValue)
+          .sum();
+    } catch (IOException e) {
+      return 0;
+    }
+  }
+
+  private void restoreAppliedFiles() {
+    if (applied == null) {
+      return;
+    }
+    try {
+      new ConfigWriter(settings.envoy().configDir()).write(applied.files());
+    } catch (IOException e) {
+      LOG.warn("cannot restore previous config dir={} reason={}", settings.envoy().configDir(), e.toString());
+    }
+  }
+
+  private void markApplied(LaunchPlan plan, boolean restarted) {
+    boolean changed = applied == null || !applied.files().digest().equals(plan.files().digest());
+    applied = plan;
+    status.applied(plan.snapshot().getVersion(), restarted);
+    if (changed) {
+      LOG.info("applied version={} restart={}", plan.snapshot().getVersion(), restarted ? "yes" : "no");
+      try {
+        new VersionHistory(settings.historyDir(), settings.historyKeep()).record(plan.snapshot());
+      } catch (IOException e) {
+        LOG.warn("cannot record history dir={} reason={}", settings.historyDir(), e.toString());
+      }
+    }
+  }
+
+  /** Graceful stop: fail health checks, drain, then stop every epoch. Blocks the caller. */
+  void stopEnvoy(Duration drain) throws InterruptedException {
+    runOnLoop(() -> {
+      phase = Phase.STOPPED;
+      EnvoyAdmin admin = admin();
+      if (!epochs.isEmpty()) {
+        tryPost(admin, "/healthcheck/fail");
+        tryPost(admin, "/drain_listeners?graceful");
+      }
+    });
+    List<EnvoyProcess> running = callOnLoop(() -> List.copyOf(epochs));
+    if (running.isEmpty()) {
+      return;
+    }
+    LOG.info("draining Envoy before stop drain_s={} epochs={}", drain.toSeconds(), running.size());
+    waitUntil(() -> running.stream().noneMatch(processes::isAlive), drain);
+    running.forEach(p -> processes.signal(p, "TERM"));
+    Duration stopTimeout = Duration.ofSeconds(settings.envoy().stopTimeoutS());
+    if (!waitUntil(() -> running.stream().noneMatch(processes::isAlive), stopTimeout)) {
+      LOG.warn("Envoy did not exit within {} s of SIGTERM; sending SIGKILL", stopTimeout.toSeconds());
+      running.forEach(p -> processes.signal(p, "KILL"));
+      waitUntil(() -> running.stream().noneMatch(processes::isAlive), Duration.ofSeconds(5));
+    }
+    runOnLoop(() -> {
+      epochs.clear();
+      saveTable();
+    });
+    LOG.info("Envoy stopped");
+  }
+
+  /** Forwards a signal (USR1: reopen logs) to every live epoch. */
+  void signalEnvoy(String signal) {
+    loop.execute(() -> epochs.forEach(p -> processes.signal(p, signal)));
+  }
+
+  private static boolean waitUntil(java.util.function.BooleanSupplier done, Duration timeout)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (done.getAsBoolean()) {
+        return true;
+      }
+      Thread.sleep(100);
+    }
+    return done.getAsBoolean();
+  }
+
+  private void runOnLoop(Runnable action) throws InterruptedException {
+    callOnLoop(() -> {
+      action.run();
+      return null;
+    });
+  }
+
+  private <T> T callOnLoop(java.util.concurrent.Callable<T> action) throws InterruptedException {
+    try {
+      return loop.submit(action).get(30, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException("supervisor loop did not answer", e);
+    }
+  }
+
+  private EnvoyAdmin admin() {
+    return adminOnPort.apply(settings.envoy().adminPort());
+  }
+
+  private static void tryPost(EnvoyAdmin admin, String path) {
+    try {
+      if (!admin.post(path)) {
+        LOG.warn("Envoy admin refused POST {}", path);
+      }
+    } catch (IOException e) {
+      LOG.warn("Envoy admin unreachable for POST {} reason={}", path, e.toString());
+    }
+  }
+
+  private EnvoyProcess newest() {
+    return epochs.stream().max(Comparator.comparingInt(EnvoyProcess::epoch)).orElseThrow();
+  }
+
+  private List<Integer> epochNumbers() {
+    return epochs.stream().map(EnvoyProcess::epoch).sorted().toList();
+  }
+
+  private Path envoyLog() {
+    return settings.stateDir().resolve("envoy.log");
+  }
+
+  private void saveTable() {
+    try {
+      table.save(List.copyOf(epochs));
+    } catch (IOException e) {
+      LOG.warn("cannot save process table file={} reason={}", table.file(), e.toString());
+    }
+  }
+
+  private void publish() {
+    status.supervisor(phase.name(), List.copyOf(epochs),
+        applied == null ? "" : applied.snapshot().getVersion(),
+        attempt == null ? "" : attempt.plan().snapshot().getVersion());
+  }
+
+  private static String lastLine(String output) {
+    String[] lines = output.strip().split("\n");
+    return Objects.requireNonNullElse(lines[lines.length - 1], "").strip();
+  }
+}
