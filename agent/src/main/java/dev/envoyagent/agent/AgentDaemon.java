@@ -6,6 +6,7 @@ import dev.envoyagent.config.AgentSettings;
 import dev.envoyagent.envoy.HostProcessControl;
 import dev.envoyagent.envoy.HttpEnvoyAdmin;
 import dev.envoyagent.model.InvalidInputException;
+import dev.envoyagent.source.FileChangeHint;
 import dev.envoyagent.source.RoutesFileSource;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -64,6 +65,8 @@ public final class AgentDaemon {
     });
     AtomicReference<RoutesFileSource> source = new AtomicReference<>(routesSource(settings, supervisor, status));
     sourceLoop.scheduleWithFixedDelay(() -> source.get().poll(), 0, ROUTES_POLL.toMillis(), TimeUnit.MILLISECONDS);
+    // An edit is read at once when inotify reports it; the poll above stays the source of truth.
+    FileChangeHint.start(settings.routesFile(), () -> sourceLoop.execute(() -> source.get().poll()));
 
     Signals.handle("HUP", () -> sourceLoop.execute(() -> reload(supervisor, status, source)));
     Signals.handle("USR1", () -> supervisor.signalEnvoy("USR1"));

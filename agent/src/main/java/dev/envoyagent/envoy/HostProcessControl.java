@@ -48,6 +48,7 @@ public final class HostProcessControl implements ProcessControl {
       "exit 0");
 
   private final Path runDir;
+  private volatile CachedVersion cachedVersion;
 
   /** {@code runDir} holds the pid files of launches in progress. */
   public HostProcessControl(Path runDir) {
@@ -140,10 +141,33 @@ public final class HostProcessControl implements ProcessControl {
 
   @Override
   public Optional<String> hotRestartVersion(Path binary, Duration timeout) {
-    return run(List.of(binary.toString(), "--hot-restart-version"), timeout)
+    // Asked before every restart; running Envoy for it costs a process start (seconds for some
+    // builds), so the answer is kept while the binary file is the same (inode, size, mtime).
+    Optional<String> identity = fileIdentity(binary);
+    CachedVersion known = cachedVersion;
+    if (identity.isPresent() && known != null && known.identity().equals(identity.get())) {
+      return Optional.of(known.version());
+    }
+    Optional<String> version = run(List.of(binary.toString(), "--hot-restart-version"), timeout)
         .filter(r -> r.exitCode() == 0)
         .map(r -> r.output().strip())
-        .filter(version -> !version.isEmpty());
+        .filter(v -> !v.isEmpty());
+    if (version.isPresent() && identity.isPresent()) {
+      cachedVersion = new CachedVersion(identity.get(), version.get());
+    }
+    return version;
+  }
+
+  private record CachedVersion(String identity, String version) {}
+
+  private static Optional<String> fileIdentity(Path binary) {
+    try {
+      var attributes = Files.readAttributes(binary, java.nio.file.attribute.BasicFileAttributes.class);
+      return Optional.of(binary.toAbsolutePath() + "|" + attributes.fileKey() + "|" + attributes.size() + "|"
+          + attributes.lastModifiedTime().toMillis());
+    } catch (IOException e) {
+      return Optional.empty();
+    }
   }
 
   private record RunResult(int exitCode, String output) {}
