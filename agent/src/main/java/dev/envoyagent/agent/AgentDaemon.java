@@ -1,13 +1,10 @@
 package dev.envoyagent.agent;
 
-import dev.envoyagent.apply.VersionHistory;
 import dev.envoyagent.config.AgentConfigLoader;
 import dev.envoyagent.config.AgentSettings;
 import dev.envoyagent.envoy.HostProcessControl;
 import dev.envoyagent.envoy.HttpEnvoyAdmin;
 import dev.envoyagent.model.InvalidInputException;
-import dev.envoyagent.source.FileChangeHint;
-import dev.envoyagent.source.RoutesFileSource;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,7 +29,6 @@ import org.slf4j.LoggerFactory;
 public final class AgentDaemon {
 
   private static final Logger LOG = LoggerFactory.getLogger(AgentDaemon.class);
-  static final Duration ROUTES_POLL = Duration.ofSeconds(1);
 
   enum Exit { STOP_ENVOY, LEAVE_ENVOY }
 
@@ -54,28 +50,25 @@ public final class AgentDaemon {
     Supervisor supervisor = new Supervisor(settings, loop, new HostProcessControl(settings.stateDir().resolve("run")),
         port -> new HttpEnvoyAdmin(port, Duration.ofSeconds(2)), System::nanoTime, new SecureRandom(), status);
     LOG.info("envoy-agent starting version={} config={} node={} routes={} envoy={} delivery={}",
-        AgentVersion.version(), configFile, settings.node().id(), settings.routesFile(), settings.envoy().binary(),
+        AgentVersion.version(), configFile, settings.node().id(),
+        settings.routesFile().map(Object::toString).orElse("-") + settings.controlPlane()
+            .map(cp -> " control_plane=" + cp.addresses()).orElse(""), settings.envoy().binary(),
         settings.envoy().delivery().configName());
     supervisor.start();
 
-    // Serve what was last applied at once, even if the routes are unreadable now; catch up after.
-    new VersionHistory(settings.historyDir(), settings.historyKeep()).latest().ifPresent(last -> {
-      LOG.info("starting from the last applied routes version={}", last.getVersion());
-      supervisor.submit(last);
-    });
-    AtomicReference<RoutesFileSource> source = new AtomicReference<>(routesSource(settings, supervisor, status));
-    sourceLoop.scheduleWithFixedDelay(() -> source.get().poll(), 0, ROUTES_POLL.toMillis(), TimeUnit.MILLISECONDS);
-    // An edit is read at once when inotify reports it; the poll above stays the source of truth.
-    FileChangeHint.start(settings.routesFile(), () -> sourceLoop.execute(() -> source.get().poll()));
+    RouteFeed feed = new RouteFeed(settings, sourceLoop, supervisor, status);
+    feed.start();
 
-    Signals.handle("HUP", () -> sourceLoop.execute(() -> reload(supervisor, status, source)));
+    Signals.handle("HUP", () -> sourceLoop.execute(() -> reload(supervisor, status, feed)));
     Signals.handle("USR1", () -> supervisor.signalEnvoy("USR1"));
     Signals.handle("TERM", () -> requestStop(Exit.STOP_ENVOY, "SIGTERM"));
     Signals.handle("INT", () -> requestStop(Exit.STOP_ENVOY, "SIGINT"));
     Signals.handle("USR2", () -> requestStop(Exit.LEAVE_ENVOY, "SIGUSR2"));
 
     stop.await();
-    sourceLoop.shutdownNow();
+    feed.stop();
+    sourceLoop.shutdown();
+    sourceLoop.awaitTermination(2, TimeUnit.SECONDS);
     if (exit.get() == Exit.STOP_ENVOY) {
       supervisor.stopEnvoy(Duration.ofSeconds(settings.envoy().drainTimeS()));
     } else {
@@ -93,25 +86,17 @@ public final class AgentDaemon {
     stop.countDown();
   }
 
-  private void reload(Supervisor supervisor, StatusBoard status, AtomicReference<RoutesFileSource> source) {
+  private void reload(Supervisor supervisor, StatusBoard status, RouteFeed feed) {
     try {
       AgentSettings next = AgentConfigLoader.load(configFile);
-      LOG.info("SIGHUP: reloaded config={} routes={}", configFile, next.routesFile());
+      LOG.info("SIGHUP: reloaded config={}", configFile);
       supervisor.updateSettings(next);
-      source.set(routesSource(next, supervisor, status));
-      source.get().poll();
+      feed.reload(next);
     } catch (InvalidInputException e) {
       LOG.warn("SIGHUP: config refused, keeping the running one problems={}", e.problems().size());
       e.problems().forEach(p -> LOG.warn("SIGHUP: config refused problem=\"{}\"", p));
       status.error("config refused on reload: " + e.getMessage());
     }
-  }
-
-  private static RoutesFileSource routesSource(AgentSettings settings, Supervisor supervisor, StatusBoard status) {
-    return new RoutesFileSource(settings.routesFile(), snapshot -> {
-      status.received(snapshot.getVersion());
-      supervisor.submit(snapshot);
-    }, status::error);
   }
 
   private static java.util.concurrent.ThreadFactory named(String name) {

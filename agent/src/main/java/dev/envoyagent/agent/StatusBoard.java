@@ -38,6 +38,18 @@ public final class StatusBoard {
   private long lastErrorAtMs;
   private String lastRejected = "";
   private AgentStatus written;
+  private final List<Listener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  /** Told when a version is applied or refused: the control-plane client ACKs and NACKs from this. */
+  public interface Listener {
+    void applied(String version);
+
+    void refused(String version, String why);
+  }
+
+  public void addListener(Listener listener) {
+    listeners.add(listener);
+  }
 
   public StatusBoard(Path file, LongSupplier clockMs) {
     this.file = file;
@@ -63,10 +75,13 @@ public final class StatusBoard {
     persist();
   }
 
-  synchronized void applied(String version, boolean restarted) {
-    appliedVersion = version;
-    appliedCount++;
-    persist();
+  void applied(String version, boolean restarted) {
+    synchronized (this) {
+      appliedVersion = version;
+      appliedCount++;
+      persist();
+    }
+    listeners.forEach(l -> l.applied(version));
   }
 
   synchronized void restart(String kind) {
@@ -88,10 +103,13 @@ public final class StatusBoard {
     persist();
   }
 
-  synchronized void rejected(String version, String why) {
-    rejectedCount++;
-    lastRejected = version;
-    error("version " + version + " refused: " + why);
+  void rejected(String version, String why) {
+    synchronized (this) {
+      rejectedCount++;
+      lastRejected = version;
+      error("version " + version + " refused: " + why);
+    }
+    listeners.forEach(l -> l.refused(version, why));
   }
 
   synchronized void error(String why) {

@@ -41,7 +41,9 @@ final class ValidateCommand implements Callable<Integer> {
     if (config != null) {
       try {
         settings = AgentConfigLoader.load(config);
-        out.println("OK: " + config + ": node " + settings.node().id() + ", routes " + settings.routesFile()
+        out.println("OK: " + config + ": node " + settings.node().id() + ", routes "
+            + settings.routesFile().map(Object::toString).orElse("from the control plane")
+            + settings.controlPlane().map(cp -> " + control plane " + cp.addresses()).orElse("")
             + ", delivery " + settings.envoy().delivery().configName());
       } catch (InvalidInputException e) {
         report(err, config, e);

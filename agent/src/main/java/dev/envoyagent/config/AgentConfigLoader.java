@@ -1,10 +1,18 @@
 package dev.envoyagent.config;
 
 import dev.envoyagent.config.AgentSettings.EnvoySettings;
+import dev.envoyagent.config.AgentSettings.ControlPlaneSettings;
+import dev.envoyagent.config.AgentSettings.HeartbeatSettings;
 import dev.envoyagent.config.AgentSettings.ListenAddress;
+import dev.envoyagent.config.AgentSettings.LocalServiceSettings;
+import dev.envoyagent.config.AgentSettings.TlsFiles;
 import dev.envoyagent.config.AgentSettings.NodeSettings;
 import dev.envoyagent.config.proto.AgentConfig;
+import dev.envoyagent.config.proto.ControlPlaneConfig;
+import dev.envoyagent.config.proto.HeartbeatConfig;
+import dev.envoyagent.config.proto.LocalServiceConfig;
 import dev.envoyagent.config.proto.EnvoyConfig;
+import dev.envoyagent.model.Addresses;
 import dev.envoyagent.model.Documents;
 import dev.envoyagent.model.InvalidInputException;
 import dev.envoyagent.model.Problem;
@@ -16,6 +24,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
@@ -35,6 +44,15 @@ public final class AgentConfigLoader {
   public static final int DEFAULT_READY_TIMEOUT_S = 60;
   public static final int DEFAULT_RESTART_MIN_INTERVAL_MS = 5_000;
   public static final int DEFAULT_RESTART_DEBOUNCE_MS = 500;
+  public static final int DEFAULT_SPLAY_MS = 5_000;
+  public static final int DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+  public static final int DEFAULT_HEARTBEAT_INTERVAL_MS = 10_000;
+  public static final int DEFAULT_HEARTBEAT_TIMEOUT_MS = 3_000;
+  public static final int DEFAULT_CHECK_INTERVAL_MS = 1_000;
+  public static final int DEFAULT_CHECK_TIMEOUT_MS = 500;
+  public static final int DEFAULT_RISE = 2;
+  public static final int DEFAULT_FALL = 2;
+  private static final Pattern SERVICE_NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
 
   private static final Pattern NODE_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:-]{0,127}");
   private static final Pattern ZONE = Pattern.compile("[a-z0-9][a-z0-9-]{0,63}");
@@ -92,11 +110,11 @@ public final class AgentConfigLoader {
     if (!node.getZone().isEmpty() && !ZONE.matcher(node.getZone()).matches()) {
       out.add(new Problem("node.zone", "\"" + node.getZone() + "\" must be lowercase letters, digits and '-' (e.g. us-east-1a)"));
     }
-    Path routesFile = null;
-    if (config.getRoutes().getFile().isEmpty()) {
-      out.add(new Problem("routes.file", "must be set (the routes file to serve)"));
-    } else {
-      routesFile = path(base, config.getRoutes().getFile(), "routes.file", out);
+    Optional<Path> routesFile = Optional.empty();
+    if (config.getRoutes().getFile().isEmpty() && !config.getRoutes().hasControlPlane()) {
+      out.add(new Problem("routes", "set routes.file, routes.control_plane or both (where the routes come from)"));
+    } else if (!config.getRoutes().getFile().isEmpty()) {
+      routesFile = Optional.ofNullable(path(base, config.getRoutes().getFile(), "routes.file", out));
     }
     Path stateDir = path(base, orDefault(config.getStateDir(), DEFAULT_STATE_DIR), "state_dir", out);
     EnvoySettings envoy = envoy(config.getEnvoy(), base, stateDir, out);
@@ -120,11 +138,20 @@ public final class AgentConfigLoader {
     if (debounce < 0 || debounce > 60_000) {
       out.add(new Problem("restart.debounce_ms", Integer.toUnsignedString(debounce) + " is out of range (0-60000)"));
     }
+    if (!node.getAddress().isEmpty() && Addresses.kindOf(node.getAddress()).filter(k -> k != Addresses.Kind.DNS).isEmpty()) {
+      out.add(new Problem("node.address", "\"" + node.getAddress() + "\" must be an IPv4 or IPv6 address"));
+    }
+    Optional<ControlPlaneSettings> controlPlane = config.getRoutes().hasControlPlane()
+        ? Optional.ofNullable(controlPlane(config.getRoutes().getControlPlane(), base, out))
+        : Optional.empty();
+    HeartbeatSettings heartbeat = heartbeat(config.getHeartbeat(), out);
+    List<LocalServiceSettings> localServices = localServices(config.getLocalServicesList(), out);
     if (!out.isEmpty()) {
       return null;
     }
-    return new AgentSettings(new NodeSettings(node.getId(), node.getCluster(), node.getZone()),
-        routesFile, envoy, stateDir, adminListen, historyKeep, new AgentSettings.RestartSettings(minInterval, debounce));
+    return new AgentSettings(new NodeSettings(node.getId(), node.getCluster(), node.getZone(), node.getAddress()),
+        routesFile, envoy, stateDir, adminListen, historyKeep, new AgentSettings.RestartSettings(minInterval, debounce),
+        controlPlane, heartbeat, localServices);
   }
 
   private static EnvoySettings envoy(EnvoyConfig envoy, Path base, Path stateDir, List<Problem> out) {
@@ -176,15 +203,136 @@ public final class AgentConfigLoader {
         readyTimeout, stopTimeout);
   }
 
+  private static ControlPlaneSettings controlPlane(ControlPlaneConfig config, Path base, List<Problem> out) {
+    String p = "routes.control_plane";
+    int before = out.size();
+    if (config.getAddressesCount() == 0) {
+      out.add(new Problem(p + ".addresses", "must list at least one host:port"));
+    }
+    List<ListenAddress> addresses = new ArrayList<>();
+    for (int i = 0; i < config.getAddressesCount(); i++) {
+      ListenAddress address = hostPort(config.getAddresses(i), p + ".addresses[" + i + "]", "cp.example.internal:18000", out);
+      if (address != null) {
+        addresses.add(address);
+      }
+    }
+    Optional<TlsFiles> tls = Optional.empty();
+    if (config.hasTls()) {
+      if (config.getPlaintext()) {
+        out.add(new Problem(p + ".plaintext", "cannot be true together with tls"));
+      }
+      var t = config.getTls();
+      if (t.getCaFile().isEmpty()) {
+        out.add(new Problem(p + ".tls.ca_file", "must be set (the CA that signed the control plane's certificate)"));
+      }
+      if (t.getCertFile().isEmpty() != t.getKeyFile().isEmpty()) {
+        out.add(new Problem(p + ".tls", "cert_file and key_file go together (both for mutual TLS, or neither)"));
+      }
+      Path ca = t.getCaFile().isEmpty() ? null : path(base, t.getCaFile(), p + ".tls.ca_file", out);
+      Optional<Path> cert = t.getCertFile().isEmpty() ? Optional.empty()
+          : Optional.ofNullable(path(base, t.getCertFile(), p + ".tls.cert_file", out));
+      Optional<Path> key = t.getKeyFile().isEmpty() ? Optional.empty()
+          : Optional.ofNullable(path(base, t.getKeyFile(), p + ".tls.key_file", out));
+      if (ca != null) {
+        tls = Optional.of(new TlsFiles(ca, cert, key));
+      }
+    } else if (!config.getPlaintext()) {
+      // Routes decide where every request of the host goes: never take them unauthenticated by accident.
+      out.add(new Problem(p + ".tls", "must be set, or plaintext: true given explicitly"));
+    }
+    int splay = config.hasSplayMs() ? config.getSplayMs() : DEFAULT_SPLAY_MS;
+    if (splay < 0 || splay > 600_000) {
+      out.add(new Problem(p + ".splay_ms", Integer.toUnsignedString(splay) + " is out of range (0-600000)"));
+    }
+    int connectTimeout = config.hasConnectTimeoutMs() ? config.getConnectTimeoutMs() : DEFAULT_CONNECT_TIMEOUT_MS;
+    if (connectTimeout < 100 || connectTimeout > 60_000) {
+      out.add(new Problem(p + ".connect_timeout_ms", Integer.toUnsignedString(connectTimeout)
+          + " is out of range (100-60000)"));
+    }
+    return out.size() > before ? null : new ControlPlaneSettings(addresses, tls, splay, connectTimeout);
+  }
+
+  private static HeartbeatSettings heartbeat(HeartbeatConfig config, List<Problem> out) {
+    int interval = config.hasIntervalMs() ? config.getIntervalMs() : DEFAULT_HEARTBEAT_INTERVAL_MS;
+    int timeout = config.hasTimeoutMs() ? config.getTimeoutMs() : DEFAULT_HEARTBEAT_TIMEOUT_MS;
+    boolean intervalOk = interval >= 200 && interval <= 600_000;
+    if (!intervalOk) {
+      out.add(new Problem("heartbeat.interval_ms", Integer.toUnsignedString(interval) + " is out of range (200-600000)"));
+    }
+    if (timeout < 50 || timeout > 60_000) {
+      out.add(new Problem("heartbeat.timeout_ms", Integer.toUnsignedString(timeout) + " is out of range (50-60000)"));
+    } else if (intervalOk && timeout >= interval) {
+      out.add(new Problem("heartbeat.timeout_ms", timeout + " must be less than heartbeat.interval_ms " + interval));
+    }
+    return new HeartbeatSettings(interval, timeout);
+  }
+
+  private static List<LocalServiceSettings> localServices(List<LocalServiceConfig> configs, List<Problem> out) {
+    List<LocalServiceSettings> services = new ArrayList<>();
+    java.util.Map<String, Integer> seen = new java.util.HashMap<>();
+    for (int i = 0; i < configs.size(); i++) {
+      LocalServiceConfig c = configs.get(i);
+      String p = "local_services[" + i + "]";
+      int before = out.size();
+      if (!SERVICE_NAME.matcher(c.getName()).matches()) {
+        out.add(new Problem(p + ".name", c.getName().isEmpty() ? "must be set (the routes service it serves)"
+            : "\"" + c.getName() + "\" must be a service name (lowercase letters, digits, '.', '_', '-')"));
+      } else {
+        Integer same = seen.putIfAbsent(c.getName(), i);
+        if (same != null) {
+          out.add(new Problem(p + ".name", "\"" + c.getName() + "\" is already listed as local_services[" + same + "]"));
+        }
+      }
+      if (c.getPort() < 1 || c.getPort() > 65535) {
+        out.add(new Problem(p + ".port", c.getPort() == 0 ? "must be set (1-65535)"
+            : Integer.toUnsignedString(c.getPort()) + " is out of range (1-65535)"));
+      }
+      var check = c.getCheck();
+      boolean http = !check.getHttpPath().isEmpty();
+      if (http == check.getTcp()) {
+        out.add(new Problem(p + ".check", "set exactly one of http_path or tcp: true"));
+      } else if (http && !check.getHttpPath().startsWith("/")) {
+        out.add(new Problem(p + ".check.http_path", "\"" + check.getHttpPath() + "\" must start with '/'"));
+      }
+      int interval = c.hasIntervalMs() ? c.getIntervalMs() : DEFAULT_CHECK_INTERVAL_MS;
+      int timeout = c.hasTimeoutMs() ? c.getTimeoutMs() : DEFAULT_CHECK_TIMEOUT_MS;
+      int rise = c.hasRise() ? c.getRise() : DEFAULT_RISE;
+      int fall = c.hasFall() ? c.getFall() : DEFAULT_FALL;
+      if (interval < 100 || interval > 600_000) {
+        out.add(new Problem(p + ".interval_ms", Integer.toUnsignedString(interval) + " is out of range (100-600000)"));
+      }
+      if (timeout < 10 || timeout > 60_000) {
+        out.add(new Problem(p + ".timeout_ms", Integer.toUnsignedString(timeout) + " is out of range (10-60000)"));
+      } else if (timeout > interval) {
+        out.add(new Problem(p + ".timeout_ms", timeout + " is longer than interval_ms " + interval));
+      }
+      if (rise < 1 || rise > 100) {
+        out.add(new Problem(p + ".rise", Integer.toUnsignedString(rise) + " is out of range (1-100)"));
+      }
+      if (fall < 1 || fall > 100) {
+        out.add(new Problem(p + ".fall", Integer.toUnsignedString(fall) + " is out of range (1-100)"));
+      }
+      if (out.size() == before) {
+        services.add(new LocalServiceSettings(c.getName(), c.getPort(), check.getHttpPath(), interval, timeout, rise,
+            fall));
+      }
+    }
+    return services;
+  }
+
   private static ListenAddress listen(String value, List<Problem> out) {
+    return hostPort(value, "admin.listen", "127.0.0.1:9902 or [::1]:9902", out);
+  }
+
+  private static ListenAddress hostPort(String value, String field, String example, List<Problem> out) {
     var matcher = LISTEN.matcher(value);
     if (!matcher.matches()) {
-      out.add(new Problem("admin.listen", "\"" + value + "\" must be host:port, e.g. 127.0.0.1:9902 or [::1]:9902"));
+      out.add(new Problem(field, "\"" + value + "\" must be host:port, e.g. " + example));
       return null;
     }
     int port = Integer.parseInt(matcher.group(3));
     if (port < 1 || port > 65535) {
-      out.add(new Problem("admin.listen", "port " + port + " is out of range (1-65535)"));
+      out.add(new Problem(field, "port " + port + " is out of range (1-65535)"));
       return null;
     }
     String host = matcher.group(1) != null ? matcher.group(1) : matcher.group(2);

@@ -1,7 +1,9 @@
 package dev.envoyagent.config;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * The agent's configuration after defaults and validation: every value here is usable as is.
@@ -9,12 +11,15 @@ import java.util.Objects;
  */
 public record AgentSettings(
     NodeSettings node,
-    Path routesFile,
+    Optional<Path> routesFile,
     EnvoySettings envoy,
     Path stateDir,
     ListenAddress adminListen,
     int historyKeep,
-    RestartSettings restart) {
+    RestartSettings restart,
+    Optional<ControlPlaneSettings> controlPlane,
+    HeartbeatSettings heartbeat,
+    List<LocalServiceSettings> localServices) {
 
   public AgentSettings {
     Objects.requireNonNull(node, "node");
@@ -23,6 +28,9 @@ public record AgentSettings(
     Objects.requireNonNull(stateDir, "stateDir");
     Objects.requireNonNull(adminListen, "adminListen");
     Objects.requireNonNull(restart, "restart");
+    Objects.requireNonNull(controlPlane, "controlPlane");
+    Objects.requireNonNull(heartbeat, "heartbeat");
+    localServices = List.copyOf(localServices);
   }
 
   /** Where the agent keeps Envoy's process table, logs and history. */
@@ -36,8 +44,36 @@ public record AgentSettings(
    */
   public record RestartSettings(int minIntervalMs, int debounceMs) {}
 
-  /** Who this host is, as Envoy's node and the control plane see it. */
-  public record NodeSettings(String id, String cluster, String zone) {}
+  /**
+   * Who this host is, as Envoy's node and the control plane see it. {@code address} is where other
+   * hosts reach this host's local services (empty: not known; the control plane may use the
+   * instance's private IP).
+   */
+  public record NodeSettings(String id, String cluster, String zone, String address) {
+    public NodeSettings(String id, String cluster, String zone) {
+      this(id, cluster, zone, "");
+    }
+  }
+
+  /** Where snapshots come from over gRPC, and how to reach it. */
+  public record ControlPlaneSettings(
+      List<ListenAddress> addresses,
+      Optional<TlsFiles> tls,
+      int splayMs,
+      int connectTimeoutMs) {
+    public ControlPlaneSettings {
+      addresses = List.copyOf(addresses);
+    }
+  }
+
+  /** PEM files; the client certificate and key are for mutual TLS and come together or not at all. */
+  public record TlsFiles(Path caFile, Optional<Path> certFile, Optional<Path> keyFile) {}
+
+  public record HeartbeatSettings(int intervalMs, int timeoutMs) {}
+
+  /** A service this host serves, checked locally as Nerve did; an empty {@code httpPath} is a TCP check. */
+  public record LocalServiceSettings(String name, int port, String httpPath, int intervalMs, int timeoutMs, int rise,
+      int fall) {}
 
   public record EnvoySettings(
       Path binary,

@@ -73,7 +73,7 @@ class CliTest {
     Files.writeString(config, "node: { id: h1 }\n");
     Result bad = run("validate", "--config", config.toString());
     assertThat(bad.exitCode()).isEqualTo(1);
-    assertThat(bad.err()).contains("node.cluster: must be set").contains("routes.file: must be set");
+    assertThat(bad.err()).contains("node.cluster: must be set").contains("routes: set routes.file, routes.control_plane or both");
   }
 
   @Test

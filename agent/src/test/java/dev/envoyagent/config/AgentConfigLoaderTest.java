@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -39,7 +40,7 @@ class AgentConfigLoaderTest {
   void aMinimalConfigGetsTheDocumentedDefaults() throws Exception {
     AgentSettings settings = parse(MINIMAL);
     assertThat(settings.node()).isEqualTo(new AgentSettings.NodeSettings("i-0abc", "web", ""));
-    assertThat(settings.routesFile()).isEqualTo(Path.of("/etc/envoy-agent/routes.yaml"));
+    assertThat(settings.routesFile()).contains(Path.of("/etc/envoy-agent/routes.yaml"));
     assertThat(settings.stateDir()).isEqualTo(Path.of("/var/lib/envoy-agent"));
     assertThat(settings.envoy()).isEqualTo(new AgentSettings.EnvoySettings(Path.of("/usr/bin/envoy"),
         Path.of("/var/lib/envoy-agent/envoy"), 9901, 0, 60, 90, Delivery.FILES, 2, 60, 10));
@@ -70,7 +71,7 @@ class AgentConfigLoaderTest {
         history: { keep: 3 }
         """);
     assertThat(settings.node().zone()).isEqualTo("eu-west-1b");
-    assertThat(settings.routesFile()).isEqualTo(Path.of("/srv/routes.json"));
+    assertThat(settings.routesFile()).contains(Path.of("/srv/routes.json"));
     assertThat(settings.stateDir()).isEqualTo(Path.of("/etc/envoy-agent/state"));
     assertThat(settings.envoy()).isEqualTo(new AgentSettings.EnvoySettings(Path.of("/etc/bin/envoy"),
         Path.of("/run/envoy"), 19000, 7, 5, 10, Delivery.RESTART, 4, 30, 5));
@@ -90,7 +91,7 @@ class AgentConfigLoaderTest {
     assertThat(problems("envoy: { delivery: files }\n")).containsExactly(
         "node.id: must be set (this host's unique name, e.g. its instance id)",
         "node.cluster: must be set (the group of hosts this one belongs to)",
-        "routes.file: must be set (the routes file to serve)");
+        "routes: set routes.file, routes.control_plane or both (where the routes come from)");
   }
 
   @ParameterizedTest(name = "{0}")
@@ -98,7 +99,7 @@ class AgentConfigLoaderTest {
       bad id               | node: { id: 'a b', cluster: web }                    | node.id: "a b" must be 1-128 letters, digits, '.', '_', ':' or '-'
       bad cluster          | node: { id: a, cluster: 'web/1' }                    | node.cluster: "web/1" must be 1-128 letters, digits, '.', '_', ':' or '-'
       bad zone             | node: { id: a, cluster: web, zone: EU }              | node.zone: "EU" must be lowercase letters, digits and '-' (e.g. us-east-1a)
-      unknown field        | node: { id: a, cluster: web, name: x }               | node.name: unknown field (known fields: id, cluster, zone)
+      unknown field        | node: { id: a, cluster: web, name: x }               | node.name: unknown field (known fields: id, cluster, zone, address)
       admin port           | envoy: { admin_port: 70000 }                         | envoy.admin_port: 70000 is out of range (1-65535)
       base id              | envoy: { base_id: 2000000 }                          | envoy.base_id: 2000000 is out of range (0-1000000)
       drain zero           | envoy: { drain_time_s: 0 }                           | envoy.drain_time_s: 0 is out of range (1-3600)
@@ -115,11 +116,59 @@ class AgentConfigLoaderTest {
       stop timeout         | envoy: { stop_timeout_s: 601 }                       | envoy.stop_timeout_s: 601 is out of range (1-600)
       restart interval     | restart: { min_interval_ms: 4000000 }                | restart.min_interval_ms: 4000000 is out of range (0-3600000)
       debounce             | restart: { debounce_ms: 70000 }                      | restart.debounce_ms: 70000 is out of range (0-60000)
-      top-level typo       | statedir: /x                                         | statedir: unknown field (known fields: node, routes, envoy, state_dir, admin, history, restart)
+      top-level typo       | statedir: /x                                         | statedir: unknown field (known fields: node, routes, envoy, state_dir, admin, history, restart, heartbeat, local_services)
+      node address         | node: { id: a, cluster: web, address: db.example }   | node.address: "db.example" must be an IPv4 or IPv6 address
+      heartbeat interval   | heartbeat: { interval_ms: 100 }                      | heartbeat.interval_ms: 100 is out of range (200-600000)
+      heartbeat timeout    | heartbeat: { interval_ms: 1000, timeout_ms: 1000 }   | heartbeat.timeout_ms: 1000 must be less than heartbeat.interval_ms 1000
+      local name           | 'local_services: [ { port: 80, check: { tcp: true } } ]' | local_services[0].name: must be set (the routes service it serves)
+      local port           | 'local_services: [ { name: a, check: { tcp: true } } ]'  | local_services[0].port: must be set (1-65535)
+      local check none     | 'local_services: [ { name: a, port: 80 } ]'          | local_services[0].check: set exactly one of http_path or tcp: true
+      local check both     | 'local_services: [ { name: a, port: 80, check: { tcp: true, http_path: /h } } ]' | local_services[0].check: set exactly one of http_path or tcp: true
+      local check path     | 'local_services: [ { name: a, port: 80, check: { http_path: h } } ]' | local_services[0].check.http_path: "h" must start with '/'
+      local timeout        | 'local_services: [ { name: a, port: 80, check: { tcp: true }, interval_ms: 200, timeout_ms: 300 } ]' | local_services[0].timeout_ms: 300 is longer than interval_ms 200
+      local rise           | 'local_services: [ { name: a, port: 80, check: { tcp: true }, rise: 0 } ]' | local_services[0].rise: 0 is out of range (1-100)
+      local twice          | 'local_services: [ { name: a, port: 80, check: { tcp: true } }, { name: a, port: 81, check: { tcp: true } } ]' | local_services[1].name: "a" is already listed as local_services[0]
+      cp no addresses      | 'routes: { file: r.yaml, control_plane: { plaintext: true } }' | routes.control_plane.addresses: must list at least one host:port
+      cp bad address       | 'routes: { file: r.yaml, control_plane: { addresses: [ cp ], plaintext: true } }' | routes.control_plane.addresses[0]: "cp" must be host:port, e.g. cp.example.internal:18000
+      cp no tls            | 'routes: { file: r.yaml, control_plane: { addresses: [ "cp:1" ] } }' | routes.control_plane.tls: must be set, or plaintext: true given explicitly
+      cp tls and plain     | 'routes: { file: r.yaml, control_plane: { addresses: [ "cp:1" ], plaintext: true, tls: { ca_file: ca.pem } } }' | routes.control_plane.plaintext: cannot be true together with tls
+      cp no ca             | 'routes: { file: r.yaml, control_plane: { addresses: [ "cp:1" ], tls: { cert_file: c.pem, key_file: k.pem } } }' | routes.control_plane.tls.ca_file: must be set (the CA that signed the control plane's certificate)
+      cp cert without key  | 'routes: { file: r.yaml, control_plane: { addresses: [ "cp:1" ], tls: { ca_file: ca.pem, cert_file: c.pem } } }' | routes.control_plane.tls: cert_file and key_file go together (both for mutual TLS, or neither)
+      cp splay             | 'routes: { file: r.yaml, control_plane: { addresses: [ "cp:1" ], plaintext: true, splay_ms: 700000 } }' | routes.control_plane.splay_ms: 700000 is out of range (0-600000)
       """)
   void rules(String rule, String yaml, String expected) {
-    String document = yaml.startsWith("node:") ? yaml + "\nroutes: { file: r.yaml }\n" : MINIMAL + yaml + "\n";
+    String document = yaml.startsWith("node:") ? yaml + "\nroutes: { file: r.yaml }\n"
+        : yaml.startsWith("routes:") ? "node: { id: a, cluster: web }\n" + yaml + "\n"
+        : MINIMAL + yaml + "\n";
     assertThat(problems(document)).as(rule).containsExactly(expected);
+  }
+
+  @Test
+  void controlPlaneHeartbeatAndLocalServicesAreRead() throws Exception {
+    AgentSettings settings = parse("""
+        node: { id: h1, cluster: web, address: 10.0.0.5 }
+        routes:
+          control_plane:
+            addresses: [ "cp-a.internal:18000", "[::1]:18000" ]
+            tls: { ca_file: ca.pem, cert_file: /etc/pki/agent.pem, key_file: agent.key }
+            splay_ms: 0
+        heartbeat: { interval_ms: 2000, timeout_ms: 500 }
+        local_services:
+          - { name: users-api, port: 8080, check: { http_path: /health }, interval_ms: 500, timeout_ms: 100, rise: 3, fall: 1 }
+          - { name: db, port: 5432, check: { tcp: true } }
+        """);
+    assertThat(settings.node().address()).isEqualTo("10.0.0.5");
+    var cp = settings.controlPlane().orElseThrow();
+    assertThat(cp.addresses()).containsExactly(new AgentSettings.ListenAddress("cp-a.internal", 18000),
+        new AgentSettings.ListenAddress("::1", 18000));
+    assertThat(cp.tls()).contains(new AgentSettings.TlsFiles(Path.of("/etc/envoy-agent/ca.pem"),
+        Optional.of(Path.of("/etc/pki/agent.pem")), Optional.of(Path.of("/etc/envoy-agent/agent.key"))));
+    assertThat(cp.splayMs()).isZero();
+    assertThat(cp.connectTimeoutMs()).isEqualTo(5000);
+    assertThat(settings.heartbeat()).isEqualTo(new AgentSettings.HeartbeatSettings(2000, 500));
+    assertThat(settings.localServices()).containsExactly(
+        new AgentSettings.LocalServiceSettings("users-api", 8080, "/health", 500, 100, 3, 1),
+        new AgentSettings.LocalServiceSettings("db", 5432, "", 1000, 500, 2, 2));
   }
 
   @Test
@@ -134,6 +183,6 @@ class AgentConfigLoaderTest {
     Path file = dir.resolve("conf/agent.yaml");
     Files.createDirectories(file.getParent());
     Files.writeString(file, MINIMAL);
-    assertThat(AgentConfigLoader.load(file).routesFile()).isEqualTo(dir.resolve("conf/routes.yaml"));
+    assertThat(AgentConfigLoader.load(file).routesFile()).contains(dir.resolve("conf/routes.yaml"));
   }
 }

@@ -1,0 +1,193 @@
+package dev.envoyagent.agent;
+
+import dev.envoyagent.api.v1.Node;
+import dev.envoyagent.api.v1.RouteResponse;
+import dev.envoyagent.api.v1.RouteSnapshot;
+import dev.envoyagent.apply.VersionHistory;
+import dev.envoyagent.config.AgentSettings;
+import dev.envoyagent.envoy.Backoff;
+import dev.envoyagent.model.Problem;
+import dev.envoyagent.model.SnapshotValidator;
+import dev.envoyagent.source.ChannelFactory;
+import dev.envoyagent.source.ControlPlaneClient;
+import dev.envoyagent.source.FileChangeHint;
+import dev.envoyagent.source.RoutesFileSource;
+import java.io.IOException;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Where the supervisor's snapshots come from: first the last applied one (so Envoy serves at once,
+ * even with the control plane down), then the control plane's stream and/or the routes file,
+ * merged. Answers each control-plane snapshot with an ACK once it is applied or a NACK with the
+ * reasons it was refused. Runs on one thread ({@code feed}).
+ */
+final class RouteFeed implements StatusBoard.Listener {
+
+  private static final Logger LOG = LoggerFactory.getLogger(RouteFeed.class);
+  static final Duration ROUTES_POLL = Duration.ofSeconds(1);
+  static final Backoff RECONNECT = new Backoff(Duration.ofMillis(500), Duration.ofSeconds(30), 0.3);
+
+  private final ScheduledExecutorService feed;
+  private final Supervisor supervisor;
+  private final StatusBoard status;
+
+  private AgentSettings settings;
+  private RoutesFileSource file;
+  private ScheduledFuture<?> filePoll;
+  private FileChangeHint fileHint;
+  private ControlPlaneClient controlPlane;
+  private RouteSnapshot fromFile;
+  private RouteResponse fromControlPlane;
+  private String pendingVersion = "";
+
+  RouteFeed(AgentSettings settings, ScheduledExecutorService feed, Supervisor supervisor, StatusBoard status) {
+    this.settings = settings;
+    this.feed = feed;
+    this.supervisor = supervisor;
+    this.status = status;
+    status.addListener(this);
+  }
+
+  void start() throws IOException {
+    new VersionHistory(settings.historyDir(), settings.historyKeep()).latest().ifPresent(last -> {
+      LOG.info("starting from the last applied routes version={}", last.getVersion());
+      supervisor.submit(last);
+    });
+    feed.execute(this::startSources);
+  }
+
+  /** SIGHUP: new settings; re-read the routes file and reconnect if the control plane changed. */
+  void reload(AgentSettings next) {
+    feed.execute(() -> {
+      boolean controlPlaneChanged = !next.controlPlane().equals(settings.controlPlane());
+      settings = next;
+      stopFileSource();
+      if (controlPlaneChanged) {
+        stopControlPlane();
+        fromControlPlane = null;
+      }
+      fromFile = null;
+      startFileSource();
+      if (controlPlaneChanged) {
+        startControlPlane();
+      }
+      submitMerged();
+    });
+  }
+
+  void stop() {
+    feed.execute(() -> {
+      stopFileSource();
+      stopControlPlane();
+    });
+  }
+
+  private void startSources() {
+    startFileSource();
+    startControlPlane();
+  }
+
+  private void startFileSource() {
+    settings.routesFile().ifPresent(path -> {
+      file = new RoutesFileSource(path, snapshot -> {
+        fromFile = snapshot;
+        submitMerged();
+      }, status::error);
+      file.poll();
+      filePoll = feed.scheduleWithFixedDelay(file::poll, ROUTES_POLL.toMillis(), ROUTES_POLL.toMillis(),
+          TimeUnit.MILLISECONDS);
+      RoutesFileSource current = file;
+      // An edit is read at once when inotify reports it; the poll stays the source of truth.
+      fileHint = FileChangeHint.start(path, () -> feed.execute(current::poll));
+    });
+  }
+
+  private void stopFileSource() {
+    if (filePoll != null) {
+      filePoll.cancel(false);
+      filePoll = null;
+    }
+    if (fileHint != null) {
+      try {
+        fileHint.close();
+      } catch (IOException e) {
+        LOG.debug("closing the routes file watcher: {}", e.toString());
+      }
+      fileHint = null;
+    }
+    file = null;
+  }
+
+  private void startControlPlane() {
+    settings.controlPlane().ifPresent(cp -> {
+      var node = settings.node();
+      controlPlane = new ControlPlaneClient(cp.addresses(),
+          new ChannelFactory(cp.tls(), Duration.ofMillis(cp.connectTimeoutMs())),
+          Node.newBuilder().setId(node.id()).setCluster(node.cluster()).setZone(node.zone())
+              .setAddress(node.address()).build(),
+          RECONNECT, Duration.ofMillis(cp.splayMs()), feed, new SecureRandom(), this::received);
+      controlPlane.start();
+    });
+  }
+
+  private void stopControlPlane() {
+    if (controlPlane != null) {
+      controlPlane.close();
+      controlPlane = null;
+    }
+  }
+
+  private void received(RouteResponse response) {
+    RouteSnapshot snapshot = response.getSnapshot();
+    List<Problem> problems = SnapshotValidator.validate(snapshot);
+    if (!problems.isEmpty()) {
+      LOG.warn("control-plane snapshot refused version={} problems={}", snapshot.getVersion(), problems.size());
+      problems.forEach(p -> LOG.warn("control-plane snapshot refused version={} problem=\"{}\"",
+          snapshot.getVersion(), p));
+      status.rejected(snapshot.getVersion(), problems.size() + " problem(s), first: " + problems.get(0));
+      controlPlane.nack(response.getNonce(), problems.stream().map(Problem::toString).toList());
+      return;
+    }
+    fromControlPlane = response;
+    submitMerged();
+  }
+
+  private void submitMerged() {
+    if (fromFile == null && fromControlPlane == null) {
+      return;
+    }
+    RouteMerge merge = RouteMerge.of(fromControlPlane == null ? null : fromControlPlane.getSnapshot(), fromFile);
+    merge.clashes().forEach(clash -> {
+      LOG.warn("routes clash: {}", clash);
+      status.error(clash);
+    });
+    pendingVersion = merge.snapshot().getVersion();
+    status.received(pendingVersion);
+    supervisor.submit(merge.snapshot());
+  }
+
+  @Override
+  public void applied(String version) {
+    feed.execute(() -> {
+      if (fromControlPlane != null && controlPlane != null && version.equals(pendingVersion)) {
+        controlPlane.ack(fromControlPlane.getNonce(), fromControlPlane.getSnapshot().getVersion());
+      }
+    });
+  }
+
+  @Override
+  public void refused(String version, String why) {
+    feed.execute(() -> {
+      if (fromControlPlane != null && controlPlane != null && version.equals(pendingVersion)) {
+        controlPlane.nack(fromControlPlane.getNonce(), List.of(why));
+      }
+    });
+  }
+}
