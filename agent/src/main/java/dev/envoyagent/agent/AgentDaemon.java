@@ -58,6 +58,10 @@ public final class AgentDaemon {
 
     RouteFeed feed = new RouteFeed(settings, sourceLoop, supervisor, status);
     feed.start();
+    ScheduledExecutorService reportLoop = Executors.newScheduledThreadPool(2, named("reporting"));
+    Reporting reporting = new Reporting(settings, status, new HttpEnvoyAdmin(settings.envoy().adminPort(),
+        Duration.ofSeconds(2)), reportLoop);
+    reporting.start();
 
     Signals.handle("HUP", () -> sourceLoop.execute(() -> reload(supervisor, status, feed)));
     Signals.handle("USR1", () -> supervisor.signalEnvoy("USR1"));
@@ -66,6 +70,10 @@ public final class AgentDaemon {
     Signals.handle("USR2", () -> requestStop(Exit.LEAVE_ENVOY, "SIGUSR2"));
 
     stop.await();
+    reporting.drain("the agent is stopping");
+    reporting.close();
+    reportLoop.shutdown();
+    reportLoop.awaitTermination(2, TimeUnit.SECONDS);
     feed.stop();
     sourceLoop.shutdown();
     sourceLoop.awaitTermination(2, TimeUnit.SECONDS);

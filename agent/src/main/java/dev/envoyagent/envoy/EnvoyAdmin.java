@@ -15,6 +15,11 @@ public interface EnvoyAdmin {
   /** {@code GET /stats?format=json} as name → value, counters and gauges only. */
   java.util.Map<String, Long> stats() throws IOException;
 
+  /** {@code GET /clusters?format=json} summarised: cluster name → healthy and total hosts. */
+  java.util.Map<String, UpstreamCount> upstreamHealth() throws IOException;
+
+  record UpstreamCount(int healthy, int total) {}
+
   /** A mutating call, e.g. {@code /healthcheck/fail} or {@code /drain_listeners?graceful}; true on 200. */
   boolean post(String pathAndQuery) throws IOException;
 

@@ -55,6 +55,28 @@ public final class HttpEnvoyAdmin implements EnvoyAdmin {
   }
 
   @Override
+  public Map<String, UpstreamCount> upstreamHealth() throws IOException {
+    Map<String, UpstreamCount> counts = new java.util.TreeMap<>();
+    for (JsonNode cluster : getJson("/clusters?format=json").path("cluster_statuses")) {
+      int healthy = 0;
+      int total = 0;
+      for (JsonNode host : cluster.path("host_statuses")) {
+        total++;
+        JsonNode health = host.path("health_status");
+        String eds = health.path("eds_health_status").asText("UNKNOWN");
+        boolean failed = health.path("failed_active_health_check").asBoolean(false)
+            || health.path("failed_outlier_check").asBoolean(false)
+            || health.path("pending_active_hc").asBoolean(false);
+        if (!failed && (eds.equals("HEALTHY") || eds.equals("UNKNOWN"))) {
+          healthy++;
+        }
+      }
+      counts.put(cluster.path("name").asText(""), new UpstreamCount(healthy, total));
+    }
+    return counts;
+  }
+
+  @Override
   public boolean post(String pathAndQuery) throws IOException {
     return send(HttpRequest.newBuilder(base.resolve(pathAndQuery)).POST(HttpRequest.BodyPublishers.noBody()))
         .statusCode() == 200;

@@ -1,0 +1,119 @@
+package dev.envoyagent.agent;
+
+import dev.envoyagent.api.v1.EnvoyEpoch;
+import dev.envoyagent.api.v1.HeartbeatRequest;
+import dev.envoyagent.api.v1.HeartbeatResponse;
+import dev.envoyagent.api.v1.HostState;
+import dev.envoyagent.api.v1.Node;
+import dev.envoyagent.api.v1.UpstreamHealth;
+import dev.envoyagent.config.AgentSettings;
+import dev.envoyagent.envoy.EnvoyAdmin;
+import dev.envoyagent.envoy.EnvoyProcess;
+import dev.envoyagent.report.HeartbeatReporter;
+import dev.envoyagent.report.LocalChecks;
+import dev.envoyagent.source.ChannelFactory;
+import java.io.IOException;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Tells the control plane how this host is: the local service checks, and the heartbeats that
+ * carry them with the agent's and Envoy's state. A host asked to drain says DRAINING from then on,
+ * so the control plane deregisters its services.
+ */
+final class Reporting implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Reporting.class);
+
+  private final AgentSettings settings;
+  private final StatusBoard status;
+  private final EnvoyAdmin admin;
+  private final LocalChecks checks;
+  private final HeartbeatReporter heartbeats;
+  private final AtomicBoolean draining = new AtomicBoolean();
+
+  Reporting(AgentSettings settings, StatusBoard status, EnvoyAdmin admin, ScheduledExecutorService executor) {
+    this.settings = settings;
+    this.status = status;
+    this.admin = admin;
+    this.checks = new LocalChecks(settings.localServices(), executor);
+    this.heartbeats = settings.controlPlane().map(cp -> new HeartbeatReporter(cp.addresses(),
+        new ChannelFactory(cp.tls(), Duration.ofMillis(cp.connectTimeoutMs())),
+        Duration.ofMillis(settings.heartbeat().intervalMs()), Duration.ofMillis(settings.heartbeat().timeoutMs()),
+        this::heartbeat, this::answered, executor, new SecureRandom())).orElse(null);
+  }
+
+  void start() {
+    checks.start();
+    if (heartbeats != null) {
+      heartbeats.start();
+    }
+  }
+
+  /** From now on this host reports DRAINING; the control plane hears it at once. */
+  void drain(String why) {
+    if (draining.compareAndSet(false, true)) {
+      LOG.warn("host draining reason=\"{}\"", why);
+      status.error("draining: " + why);
+      if (heartbeats != null) {
+        heartbeats.beatNow();
+      }
+    }
+  }
+
+  private void answered(HeartbeatResponse response) {
+    if (response.getDrain()) {
+      drain("the control plane asked for it");
+    }
+  }
+
+  HeartbeatRequest heartbeat() {
+    AgentStatus now = status.snapshot();
+    var node = settings.node();
+    HeartbeatRequest.Builder beat = HeartbeatRequest.newBuilder()
+        .setNode(Node.newBuilder().setId(node.id()).setCluster(node.cluster()).setZone(node.zone())
+            .setAddress(node.address()))
+        .setAgentVersion(AgentVersion.version())
+        .setAppliedVersion(now.appliedVersion())
+        .setLastError(now.lastError())
+        .addAllLocalServices(checks.statuses());
+    long nowMs = System.currentTimeMillis();
+    for (EnvoyProcess process : now.epochs()) {
+      beat.addEpochs(EnvoyEpoch.newBuilder().setEpoch(process.epoch()).setPid((int) process.pid())
+          .setUptimeS(Math.max(0, (nowMs - process.launchedAtMs()) / 1000)));
+    }
+    String envoyState = "";
+    if (!now.epochs().isEmpty()) {
+      try {
+        EnvoyAdmin.ServerInfo info = admin.serverInfo();
+        envoyState = info.state();
+        beat.setEnvoyVersion(info.version()).setEnvoyState(envoyState);
+        for (Map.Entry<String, EnvoyAdmin.UpstreamCount> upstream : admin.upstreamHealth().entrySet()) {
+          beat.addUpstreams(UpstreamHealth.newBuilder().setService(upstream.getKey())
+              .setHealthy(upstream.getValue().healthy()).setTotal(upstream.getValue().total()));
+        }
+      } catch (IOException e) {
+        envoyState = "UNREACHABLE";
+        beat.setEnvoyState(envoyState);
+      }
+    }
+    beat.setState(draining.get() ? HostState.DRAINING
+        : now.epochs().isEmpty() ? HostState.DOWN
+        : "LIVE".equals(envoyState) ? HostState.SERVING
+        : HostState.STARTING);
+    return beat.build();
+  }
+
+  @Override
+  public void close() {
+    checks.close();
+    if (heartbeats != null) {
+      heartbeats.close();
+    }
+  }
+}
