@@ -115,20 +115,29 @@ public final class ControlPlaneClient implements AutoCloseable {
     requests = RouteDiscoveryGrpc.newStub(channel).streamRoutes(new StreamObserver<>() {
       @Override
       public void onNext(RouteResponse response) {
-        executor.execute(() -> received(stream, target, response));
+        post(() -> received(stream, target, response));
       }
 
       @Override
       public void onError(Throwable error) {
-        executor.execute(() -> lost(stream, target, Status.fromThrowable(error)));
+        post(() -> lost(stream, target, Status.fromThrowable(error)));
       }
 
       @Override
       public void onCompleted() {
-        executor.execute(() -> lost(stream, target, Status.UNAVAILABLE.withDescription("server closed the stream")));
+        post(() -> lost(stream, target, Status.UNAVAILABLE.withDescription("server closed the stream")));
       }
     });
     send(RouteRequest.newBuilder().setNode(node).setVersionInfo(appliedVersion).build());
+  }
+
+  /** gRPC calls back from its own threads; the executor may already be gone when the agent stops. */
+  private void post(Runnable action) {
+    try {
+      executor.execute(action);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      LOG.debug("route stream event after shutdown ignored");
+    }
   }
 
   private void received(long stream, ListenAddress target, RouteResponse response) {
