@@ -4,6 +4,7 @@ import dev.envoyagent.api.v1.RouteSnapshot;
 import dev.envoyagent.model.InvalidInputException;
 import dev.envoyagent.model.RouteSnapshots;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,10 +46,14 @@ public final class VersionHistory {
     List<Entry> entries = entries();
     long next = entries.isEmpty() ? 1 : entries.get(entries.size() - 1).sequence() + 1;
     Path file = dir.resolve(String.format("%08d.json", next));
-    AtomicFiles.write(file, RouteSnapshots.toJson(snapshot));
+    byte[] content = RouteSnapshots.toJson(snapshot);
+    // The checksum goes first: an entry without its checksum is never taken for a good one.
+    AtomicFiles.write(checksumFile(file), sha256(content).getBytes(StandardCharsets.UTF_8));
+    AtomicFiles.write(file, content);
     entries.add(new Entry(next, file));
     for (int i = 0; i < entries.size() - keep; i++) {
       Files.deleteIfExists(entries.get(i).file());
+      Files.deleteIfExists(checksumFile(entries.get(i).file()));
     }
     return entries.get(entries.size() - 1);
   }
@@ -71,17 +76,40 @@ public final class VersionHistory {
     return entries;
   }
 
-  /** The newest applied snapshot that still reads back valid. */
+  /**
+   * The newest applied snapshot whose checksum matches and that still validates: the last known
+   * good. A damaged entry is reported and skipped; an older good one is better than none.
+   */
   public Optional<RouteSnapshot> latest() throws IOException {
     List<Entry> entries = entries();
     for (int i = entries.size() - 1; i >= 0; i--) {
+      Path file = entries.get(i).file();
       try {
-        return Optional.of(RouteSnapshots.load(entries.get(i).file()));
+        byte[] content = Files.readAllBytes(file);
+        String expected = Files.readString(checksumFile(file), StandardCharsets.UTF_8).strip();
+        if (!expected.equals(sha256(content))) {
+          LOG.warn("history entry corrupt (checksum mismatch), skipped file={}", file);
+          continue;
+        }
+        return Optional.of(RouteSnapshots.parse(content));
+      } catch (java.nio.file.NoSuchFileException e) {
+        LOG.warn("history entry has no checksum, skipped file={}", file);
       } catch (InvalidInputException e) {
-        // An older good entry is better than none.
-        LOG.warn("history entry unreadable, skipped file={} reason={}", entries.get(i).file(), e.getMessage());
+        LOG.warn("history entry unreadable, skipped file={} reason={}", file, e.getMessage());
       }
     }
     return Optional.empty();
+  }
+
+  private static Path checksumFile(Path entry) {
+    return entry.resolveSibling(entry.getFileName() + ".sha256");
+  }
+
+  private static String sha256(byte[] content) {
+    try {
+      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(content));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JDK has SHA-256", e);
+    }
   }
 }

@@ -41,6 +41,24 @@ class VersionHistoryTest {
   }
 
   @Test
+  void anEntryWhoseBytesChangedIsNotTrustedEvenIfItStillParses() throws Exception {
+    VersionHistory history = new VersionHistory(dir, 3);
+    history.record(snapshot("good"));
+    VersionHistory.Entry tampered = history.record(snapshot("newer"));
+    Files.writeString(tampered.file(), new String(Files.readAllBytes(tampered.file())).replace("newer", "other"));
+    assertThat(history.latest()).contains(snapshot("good"));
+  }
+
+  @Test
+  void anEntryWithoutItsChecksumIsSkipped() throws Exception {
+    VersionHistory history = new VersionHistory(dir, 3);
+    history.record(snapshot("good"));
+    VersionHistory.Entry partial = history.record(snapshot("partial"));
+    Files.delete(partial.file().resolveSibling(partial.file().getFileName() + ".sha256"));
+    assertThat(history.latest()).contains(snapshot("good"));
+  }
+
+  @Test
   void anEmptyHistoryHasNoLatest() throws Exception {
     assertThat(new VersionHistory(dir.resolve("none"), 3).latest()).isEmpty();
   }
