@@ -121,6 +121,7 @@ public final class Supervisor {
   void updateSettings(AgentSettings next) {
     loop.execute(() -> {
       settings = next;
+      refusedDigest = null; // a reload is the operator asking to try again
       if (applied != null && desired == null) {
         submit(applied.snapshot());
       }
@@ -162,9 +163,13 @@ public final class Supervisor {
       case SERVING -> {
         if (epochs.isEmpty()) {
           envoyGone(now);
-        } else if (attempt != null) {
+          break;
+        }
+        if (attempt != null) {
           checkWrittenFiles(now);
-        } else {
+        }
+        // Once an update is confirmed the next one goes out in the same tick, not one tick later.
+        if (attempt == null) {
           if (startFailures > 0 && now - servingSinceNanos > STABLE_AFTER.toNanos()) {
             startFailures = 0;
           }
@@ -246,8 +251,9 @@ public final class Supervisor {
       return;
     }
     LaunchPlan plan = maybePlan.get();
-    String digest = plan.files().digest() + "/" + plan.launchDigest();
+    String digest = refusalKey(plan);
     if (digest.equals(refusedDigest)) {
+      LOG.info("version={} was refused before; not retried until a new version or SIGHUP", plan.snapshot().getVersion());
       desired = null;
       return;
     }
@@ -314,6 +320,16 @@ public final class Supervisor {
       return false;
     }
     return true;
+  }
+
+  /**
+   * What a refusal is remembered by, so the same snapshot is not retried in a loop. The version is
+   * part of it: a source that publishes a new version asks for a new attempt even with the same
+   * content (Envoy's verdict may have depended on something that changed since, e.g. its binary's
+   * environment or a validation that timed out).
+   */
+  private static String refusalKey(LaunchPlan plan) {
+    return plan.snapshot().getVersion() + "/" + plan.files().digest() + "/" + plan.launchDigest();
   }
 
   private String coldRestartReason(EnvoyProcess serving) {
@@ -487,7 +503,7 @@ public final class Supervisor {
   private void refuseWritten(String why) {
     LaunchPlan plan = attempt.plan();
     attempt = null;
-    refusedDigest = plan.files().digest() + "/" + plan.launchDigest();
+    refusedDigest = refusalKey(plan);
     LOG.warn("update refused version={} reason=\"{}\"; previous files restored", plan.snapshot().getVersion(), why);
     status.rejected(plan.snapshot().getVersion(), why);
     restoreAppliedFiles();

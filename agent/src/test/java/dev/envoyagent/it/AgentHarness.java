@@ -143,6 +143,11 @@ final class AgentHarness implements AutoCloseable {
 
   record Endpoint(int port, int weight) {}
 
+  /** A routes file as given, e.g. one the agent must refuse. */
+  void rawRoutes(String yaml) throws IOException {
+    atomicWrite(routesFile, yaml);
+  }
+
   /** Environment for Envoy processes started from now on (read by the wrapper at every exec). */
   void faults(Map<String, String> env) throws IOException {
     StringBuilder sh = new StringBuilder();

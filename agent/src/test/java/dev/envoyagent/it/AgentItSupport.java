@@ -103,6 +103,35 @@ abstract class AgentItSupport {
     return delays;
   }
 
+  /**
+   * The endpoints Envoy runs for cluster {@code cluster}, as "port:weight", read from its
+   * /config_dump (EDS files or static clusters alike: any ClusterLoadAssignment of that name).
+   * Distinct entries: enough for these tests, whose endpoints never repeat.
+   */
+  static List<String> runningEndpoints(AgentHarness agent, String cluster) {
+    try {
+      List<String> found = new ArrayList<>();
+      collectEndpoints(agent.envoyAdmin().json("/config_dump?include_eds"), cluster, found);
+      return found.stream().distinct().toList(); // the bootstrap section repeats static clusters
+    } catch (java.io.IOException e) {
+      return List.of("admin unreachable: " + e.getMessage());
+    }
+  }
+
+  private static void collectEndpoints(com.fasterxml.jackson.databind.JsonNode node, String cluster,
+      List<String> out) {
+    if (node.isObject() && cluster.equals(node.path("cluster_name").asText()) && node.has("endpoints")) {
+      for (var locality : node.path("endpoints")) {
+        for (var lb : locality.path("lb_endpoints")) {
+          out.add(lb.path("endpoint").path("address").path("socket_address").path("port_value").asInt() + ":"
+              + lb.path("load_balancing_weight").asInt(1));
+        }
+      }
+      return;
+    }
+    node.forEach(child -> collectEndpoints(child, cluster, out));
+  }
+
   static int count(String text, String needle) {
     int n = 0;
     for (int i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + 1)) {

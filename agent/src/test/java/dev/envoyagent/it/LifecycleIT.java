@@ -12,7 +12,10 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
-/** Issue #4 tests 1, 9 and 10: start from nothing, survive kill -9 of the agent, stop on SIGTERM. */
+/**
+ * Issue #4 tests 1, 9 and 10: start from nothing, survive kill -9 of the agent (and the SIGUSR2
+ * upgrade exit), stop on SIGTERM.
+ */
 class LifecycleIT extends AgentItSupport {
 
   @Test
@@ -61,6 +64,21 @@ class LifecycleIT extends AgentItSupport {
     assertThat(agent.statusCount("coldRestarts")).isZero();
     assertThat(agent.envoyProcesses()).containsExactly(before.get(0)[1]);
     assertThat(count(agent.agentLog(), "started Envoy epoch=")).as("epochs started by both agents").isEqualTo(1);
+
+    // The package-upgrade path: SIGUSR2 makes the agent exit at once and leave Envoy to the next one.
+    LoadGenerator upgrade = load(agent, 2, 1);
+    agent.signalAgent("USR2");
+    assertThat(agent.agent().waitFor(AgentHarness.scaled(20).toSeconds(), TimeUnit.SECONDS)).isTrue();
+    assertThat(agent.agent().exitValue()).isZero();
+    assertThat(agent.envoyProcesses()).containsExactly(before.get(0)[1]);
+    Files.delete(agent.stateDir.resolve("status.json"));
+    agent.startAgent();
+    awaitServing(agent, "1", 90);
+    sleep(Duration.ofSeconds(1));
+    assertNoFailures("SIGUSR2 (agent upgrade), then adoption", upgrade.stop());
+    assertThat(agent.statusEpochs().get(0)).containsExactly(before.get(0));
+    assertThat(agent.agentLog()).contains("leaving Envoy running for the next agent to adopt");
+    assertThat(count(agent.agentLog(), "started Envoy epoch=")).as("epochs started by all three agents").isEqualTo(1);
   }
 
   @Test
