@@ -279,7 +279,7 @@ public final class Supervisor {
     desired = null;
     String coldBecause = coldRestartReason(serving);
     if (coldBecause != null) {
-      coldRestart(plan, coldBecause, now);
+      coldRestart(plan, coldBecause);
     } else {
       launch(plan, serving.epoch() + 1, now);
     }
@@ -350,7 +350,7 @@ public final class Supervisor {
     return null;
   }
 
-  private void coldRestart(LaunchPlan plan, String reason, long now) {
+  private void coldRestart(LaunchPlan plan, String reason) {
     LOG.warn("planned cold restart reason=\"{}\" drain_s={}", reason, settings.envoy().drainTimeS());
     status.restart("cold: " + reason);
     EnvoyAdmin admin = admin();
@@ -359,7 +359,9 @@ public final class Supervisor {
     attempt = new Attempt(plan, null, 0, 0);
     coldReason = reason;
     phase = Phase.COLD_DRAINING;
-    coldDeadlineNanos = now + Duration.ofSeconds(settings.envoy().drainTimeS()).toNanos();
+    // Not the tick's "now": validating and asking the binary's version took seconds since then,
+    // and the drain must last its full time.
+    coldDeadlineNanos = nanoTime.getAsLong() + Duration.ofSeconds(settings.envoy().drainTimeS()).toNanos();
   }
 
   private void launch(LaunchPlan plan, int epoch, long now) {
@@ -372,7 +374,7 @@ public final class Supervisor {
       epochs.add(child);
       saveTable();
       long timeout = Duration.ofSeconds(settings.envoy().readyTimeoutS()).toNanos();
-      attempt = new Attempt(plan, child, now + timeout, 0);
+      attempt = new Attempt(plan, child, nanoTime.getAsLong() + timeout, 0); // launching took a while
       phase = epoch == 0 ? Phase.STARTING : Phase.HOT_RESTARTING;
       LOG.info("started Envoy epoch={} pid={} version={}{}", epoch, child.pid(), plan.snapshot().getVersion(),
           coldReason != null ? " after cold restart" : "");
@@ -534,7 +536,7 @@ public final class Supervisor {
   private void markApplied(LaunchPlan plan, boolean restarted) {
     boolean changed = applied == null || !applied.files().digest().equals(plan.files().digest());
     applied = plan;
-    status.applied(plan.snapshot().getVersion(), restarted);
+    status.applied(plan.snapshot(), restarted);
     if (changed) {
       LOG.info("applied version={} restart={}", plan.snapshot().getVersion(), restarted ? "yes" : "no");
       try {

@@ -110,6 +110,9 @@ class FailureHandlingIT extends AgentItSupport {
         during.httpOk(), during.httpFailed());
 
     assertThat(agent.agentLog()).contains("planned cold restart reason=\"hot-restart version changes from 11.104 to 12.104\"");
+    Duration drained = Duration.between(loggedAt(agent.agentLog(), "planned cold restart"),
+        loggedAt(agent.agentLog(), "after cold restart"));
+    assertThat(drained).as("drain before the cold start").isGreaterThanOrEqualTo(Duration.ofSeconds(1));
     assertThat(agent.envoyAdmin().serverInfo().path("hot_restart_version").asText()).isEqualTo("12.104");
     assertThat(agent.envoyAdmin().serverInfo().path("command_line_options").path("restart_epoch").asInt()).isZero();
     assertThat(agent.statusCount("hotRestarts")).isZero();
