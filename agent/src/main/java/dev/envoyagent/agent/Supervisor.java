@@ -536,7 +536,7 @@ public final class Supervisor {
   private void markApplied(LaunchPlan plan, boolean restarted) {
     boolean changed = applied == null || !applied.files().digest().equals(plan.files().digest());
     applied = plan;
-    status.applied(plan.snapshot(), restarted);
+    status.applied(plan.snapshot().getVersion(), restarted);
     if (changed) {
       LOG.info("applied version={} restart={}", plan.snapshot().getVersion(), restarted ? "yes" : "no");
       try {
