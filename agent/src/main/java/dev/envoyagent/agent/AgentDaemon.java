@@ -4,8 +4,11 @@ import dev.envoyagent.config.AgentConfigLoader;
 import dev.envoyagent.config.AgentSettings;
 import dev.envoyagent.envoy.HostProcessControl;
 import dev.envoyagent.envoy.HttpEnvoyAdmin;
+import dev.envoyagent.metrics.AgentMetrics;
+import dev.envoyagent.metrics.StatsdReporter;
 import dev.envoyagent.model.InvalidInputException;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -43,8 +46,15 @@ public final class AgentDaemon {
   /** Runs until SIGTERM/SIGINT/SIGUSR2; returns the process exit code. */
   public int run() throws InvalidInputException, IOException, InterruptedException {
     AgentSettings settings = AgentConfigLoader.load(configFile);
+    Logging.configure(settings.logFormat(), System.console() != null);
     Files.createDirectories(settings.stateDir());
-    StatusBoard status = new StatusBoard(settings.stateDir().resolve("status.json"), System::currentTimeMillis);
+    AgentMetrics metrics = new AgentMetrics();
+    metrics.startJmx();
+    settings.statsd().ifPresent(target -> new StatsdReporter(metrics.registry(),
+        new InetSocketAddress(target.host(), target.port())).start(settings.statsdIntervalMs(), TimeUnit.MILLISECONDS));
+    StatusBoard status = new StatusBoard(settings.stateDir().resolve("status.json"), System::currentTimeMillis,
+        metrics);
+    metrics.gauge("state", "last_known_good_age_seconds", () -> lastKnownGoodAgeSeconds(settings));
     ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(named("supervisor"));
     ScheduledExecutorService sourceLoop = Executors.newSingleThreadScheduledExecutor(named("routes-source"));
     Supervisor supervisor = new Supervisor(settings, loop, new HostProcessControl(settings.stateDir().resolve("run")),
@@ -62,6 +72,9 @@ public final class AgentDaemon {
     Reporting reporting = new Reporting(settings, status, new HttpEnvoyAdmin(settings.envoy().adminPort(),
         Duration.ofSeconds(2)), reportLoop);
     reporting.start();
+    AdminServer admin = new AdminServer(settings, status, reporting::extras,
+        () -> reporting.drain("asked through POST /drain"), System::currentTimeMillis);
+    admin.start();
 
     Signals.handle("HUP", () -> sourceLoop.execute(() -> reload(supervisor, status, feed)));
     Signals.handle("USR1", () -> supervisor.signalEnvoy("USR1"));
@@ -70,6 +83,7 @@ public final class AgentDaemon {
     Signals.handle("USR2", () -> requestStop(Exit.LEAVE_ENVOY, "SIGUSR2"));
 
     stop.await();
+    admin.close();
     reporting.drain("the agent is stopping");
     reporting.close();
     reportLoop.shutdown();
@@ -104,6 +118,20 @@ public final class AgentDaemon {
       LOG.warn("SIGHUP: config refused, keeping the running one problems={}", e.problems().size());
       e.problems().forEach(p -> LOG.warn("SIGHUP: config refused problem=\"{}\"", p));
       status.error("config refused on reload: " + e.getMessage());
+    }
+  }
+
+  /** Seconds since the last applied snapshot was recorded; -1 when there is none. */
+  private static long lastKnownGoodAgeSeconds(AgentSettings settings) {
+    try {
+      var entries = new dev.envoyagent.apply.VersionHistory(settings.historyDir(), settings.historyKeep()).entries();
+      if (entries.isEmpty()) {
+        return -1;
+      }
+      long modified = Files.getLastModifiedTime(entries.get(entries.size() - 1).file()).toMillis();
+      return Math.max(0, (System.currentTimeMillis() - modified) / 1000);
+    } catch (IOException e) {
+      return -1;
     }
   }
 

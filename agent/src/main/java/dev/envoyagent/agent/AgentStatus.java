@@ -18,4 +18,18 @@ public record AgentStatus(
     long rejectedCount,
     String lastError,
     long lastErrorAtMs,
-    String lastRejected) {}
+    String lastRejected,
+    String sourceError,
+    String controlPlaneTarget,
+    boolean controlPlaneConnected,
+    long startedAtMs,
+    List<Applied> history,
+    List<Restart> restarts) {
+
+  /** One applied version: when, whether Envoy restarted for it, and which services changed. */
+  public record Applied(String version, long atMs, boolean restarted, List<String> added, List<String> removed,
+      List<String> changed) {}
+
+  /** One Envoy restart and why. */
+  public record Restart(long atMs, String kind) {}
+}

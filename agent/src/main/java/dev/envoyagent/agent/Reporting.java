@@ -45,7 +45,35 @@ final class Reporting implements AutoCloseable {
     this.heartbeats = settings.controlPlane().map(cp -> new HeartbeatReporter(cp.addresses(),
         new ChannelFactory(cp.tls(), Duration.ofMillis(cp.connectTimeoutMs())),
         Duration.ofMillis(settings.heartbeat().intervalMs()), Duration.ofMillis(settings.heartbeat().timeoutMs()),
-        this::heartbeat, this::answered, executor, new SecureRandom())).orElse(null);
+        this::heartbeat, this::answered, executor, new SecureRandom(),
+        ms -> status.metrics().timer("heartbeat", "latency").update(ms, java.util.concurrent.TimeUnit.MILLISECONDS)))
+        .orElse(null);
+    var metrics = status.metrics();
+    if (heartbeats != null) {
+      metrics.gauge("heartbeat", "sent", heartbeats::sent);
+      metrics.gauge("heartbeat", "failures", heartbeats::failed);
+    }
+    for (var service : settings.localServices()) {
+      metrics.gauge("local_check", service.name() + ".healthy", () -> checks.statuses().stream()
+          .filter(s -> s.getName().equals(service.name())).anyMatch(s -> s.getHealthy()) ? 1 : 0);
+    }
+    metrics.gauge("host", "draining", () -> draining.get() ? 1 : 0);
+  }
+
+  /** What {@code GET /status} adds about reporting: local checks, control plane, node, draining. */
+  Map<String, Object> extras() {
+    Map<String, Object> extras = new java.util.LinkedHashMap<>();
+    var node = settings.node();
+    extras.put("node", Map.of("id", node.id(), "cluster", node.cluster(), "zone", node.zone(), "address", node.address()));
+    extras.put("draining", draining.get());
+    extras.put("local_services", checks.statuses().stream().map(s -> Map.of("name", s.getName(), "port", s.getPort(),
+        "healthy", s.getHealthy(), "detail", s.getDetail())).toList());
+    extras.put("control_plane", settings.controlPlane().map(cp -> (Object) Map.of(
+        "addresses", cp.addresses().stream().map(Object::toString).toList(),
+        "tls", cp.tls().isPresent(),
+        "heartbeats_sent", heartbeats == null ? 0 : heartbeats.sent(),
+        "heartbeats_failed", heartbeats == null ? 0 : heartbeats.failed())).orElse("none"));
+    return extras;
   }
 
   void start() {

@@ -99,7 +99,7 @@ final class RouteFeed implements StatusBoard.Listener {
       file = new RoutesFileSource(path, snapshot -> {
         fromFile = snapshot;
         submitMerged();
-      }, status::error);
+      }, status::sourceRefused);
       file.poll();
       filePoll = feed.scheduleWithFixedDelay(file::poll, ROUTES_POLL.toMillis(), ROUTES_POLL.toMillis(),
           TimeUnit.MILLISECONDS);
@@ -132,7 +132,17 @@ final class RouteFeed implements StatusBoard.Listener {
           new ChannelFactory(cp.tls(), Duration.ofMillis(cp.connectTimeoutMs())),
           Node.newBuilder().setId(node.id()).setCluster(node.cluster()).setZone(node.zone())
               .setAddress(node.address()).build(),
-          RECONNECT, Duration.ofMillis(cp.splayMs()), feed, new SecureRandom(), this::received);
+          RECONNECT, Duration.ofMillis(cp.splayMs()), feed, new SecureRandom(), new ControlPlaneClient.Handler() {
+            @Override
+            public void onSnapshot(RouteResponse response) {
+              received(response);
+            }
+
+            @Override
+            public void onConnection(boolean connected, String target) {
+              status.controlPlane(connected, target);
+            }
+          });
       controlPlane.start();
     });
   }

@@ -73,6 +73,8 @@ public final class Supervisor {
   private AgentSettings settings;
   private Phase phase = Phase.IDLE;
   private final List<EnvoyProcess> epochs = new ArrayList<>();
+  /** Failed new epochs told to stop, with when they get SIGKILL if still alive. */
+  private final Map<EnvoyProcess, Long> abandoned = new java.util.HashMap<>();
   private LaunchPlan applied;
   private RouteSnapshot desired;
   private long desiredFirstNanos;
@@ -157,6 +159,7 @@ public final class Supervisor {
   private void tick() {
     long now = nanoTime.getAsLong();
     reapExitedEpochs();
+    killAbandonedChildren(now);
     switch (phase) {
       case IDLE -> maybeApply(now);
       case STARTING, HOT_RESTARTING -> checkNewEpoch(now);
@@ -222,6 +225,21 @@ public final class Supervisor {
       }
     }
     saveTable();
+  }
+
+  private void killAbandonedChildren(long now) {
+    abandoned.entrySet().removeIf(entry -> {
+      if (!processes.isAlive(entry.getKey())) {
+        return true;
+      }
+      if (now < entry.getValue()) {
+        return false;
+      }
+      LOG.warn("failed epoch ignored SIGTERM; sending SIGKILL epoch={} pid={}", entry.getKey().epoch(),
+          entry.getKey().pid());
+      processes.signal(entry.getKey(), "KILL");
+      return true;
+    });
   }
 
   private void envoyGone(long now) {
@@ -406,6 +424,9 @@ public final class Supervisor {
     }
     if (now >= attempt.deadlineNanos()) {
       processes.signal(child, "TERM");
+      // It leaves the table now; a child that ignores SIGTERM must still not linger (it would hold
+      // the hot-restart socket and the INITIALIZING flag), so SIGKILL follows after stop_timeout_s.
+      abandoned.put(child, now + Duration.ofSeconds(settings.envoy().stopTimeoutS()).toNanos());
       newEpochFailed("epoch " + child.epoch() + " was not LIVE within " + settings.envoy().readyTimeoutS() + " s", now);
     }
   }
@@ -536,7 +557,7 @@ public final class Supervisor {
   private void markApplied(LaunchPlan plan, boolean restarted) {
     boolean changed = applied == null || !applied.files().digest().equals(plan.files().digest());
     applied = plan;
-    status.applied(plan.snapshot().getVersion(), restarted);
+    status.applied(plan.snapshot(), restarted);
     if (changed) {
       LOG.info("applied version={} restart={}", plan.snapshot().getVersion(), restarted ? "yes" : "no");
       try {

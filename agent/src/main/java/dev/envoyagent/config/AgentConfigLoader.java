@@ -146,12 +146,32 @@ public final class AgentConfigLoader {
         : Optional.empty();
     HeartbeatSettings heartbeat = heartbeat(config.getHeartbeat(), out);
     List<LocalServiceSettings> localServices = localServices(config.getLocalServicesList(), out);
+    if (adminListen != null && !config.getAdmin().getAllowRemote() && !isLoopback(adminListen.host())) {
+      // The admin listener tells how this host routes and can drain it: exposing it is a decision.
+      out.add(new Problem("admin.listen", "\"" + adminListen + "\" is not a loopback address; set "
+          + "admin.allow_remote: true to expose the agent's admin endpoint"));
+    }
+    AgentSettings.LogFormat logFormat = switch (config.getLogging().getFormat()) {
+      case "", "text" -> AgentSettings.LogFormat.TEXT;
+      case "json" -> AgentSettings.LogFormat.JSON;
+      default -> {
+        out.add(new Problem("logging.format", "\"" + config.getLogging().getFormat() + "\" is not one of text, json"));
+        yield null;
+      }
+    };
+    Optional<ListenAddress> statsd = config.getMetrics().getStatsd().isEmpty() ? Optional.empty()
+        : Optional.ofNullable(hostPort(config.getMetrics().getStatsd(), "metrics.statsd", "127.0.0.1:8125", out));
+    int statsdInterval = config.getMetrics().hasStatsdIntervalMs() ? config.getMetrics().getStatsdIntervalMs() : 10_000;
+    if (statsdInterval < 1000 || statsdInterval > 600_000) {
+      out.add(new Problem("metrics.statsd_interval_ms", Integer.toUnsignedString(statsdInterval)
+          + " is out of range (1000-600000)"));
+    }
     if (!out.isEmpty()) {
       return null;
     }
     return new AgentSettings(new NodeSettings(node.getId(), node.getCluster(), node.getZone(), node.getAddress()),
         routesFile, envoy, stateDir, adminListen, historyKeep, new AgentSettings.RestartSettings(minInterval, debounce),
-        controlPlane, heartbeat, localServices);
+        controlPlane, heartbeat, localServices, logFormat, statsd, statsdInterval);
   }
 
   private static EnvoySettings envoy(EnvoyConfig envoy, Path base, Path stateDir, List<Problem> out) {
@@ -318,6 +338,10 @@ public final class AgentConfigLoader {
       }
     }
     return services;
+  }
+
+  private static boolean isLoopback(String host) {
+    return host.equals("localhost") || host.equals("::1") || host.startsWith("127.");
   }
 
   private static ListenAddress listen(String value, List<Problem> out) {

@@ -19,7 +19,10 @@ public record AgentSettings(
     RestartSettings restart,
     Optional<ControlPlaneSettings> controlPlane,
     HeartbeatSettings heartbeat,
-    List<LocalServiceSettings> localServices) {
+    List<LocalServiceSettings> localServices,
+    LogFormat logFormat,
+    Optional<ListenAddress> statsd,
+    int statsdIntervalMs) {
 
   public AgentSettings {
     Objects.requireNonNull(node, "node");
@@ -70,6 +73,9 @@ public record AgentSettings(
   public record TlsFiles(Path caFile, Optional<Path> certFile, Optional<Path> keyFile) {}
 
   public record HeartbeatSettings(int intervalMs, int timeoutMs) {}
+
+  /** TEXT: one human line per event (journald adds the time); JSON: one JSON object per line. */
+  public enum LogFormat { TEXT, JSON }
 
   /** A service this host serves, checked locally as Nerve did; an empty {@code httpPath} is a TCP check. */
   public record LocalServiceSettings(String name, int port, String httpPath, int intervalMs, int timeoutMs, int rise,

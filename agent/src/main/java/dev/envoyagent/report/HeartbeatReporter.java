@@ -35,6 +35,7 @@ public final class HeartbeatReporter implements AutoCloseable {
   private final ScheduledExecutorService executor;
   private final Random random;
   private final Duration timeout;
+  private final java.util.function.LongConsumer latencyMs;
 
   private volatile long intervalMs;
   private int addressIndex;
@@ -46,7 +47,8 @@ public final class HeartbeatReporter implements AutoCloseable {
 
   public HeartbeatReporter(List<ListenAddress> addresses, ChannelFactory channels, Duration interval, Duration timeout,
       Supplier<HeartbeatRequest> content, Consumer<HeartbeatResponse> onResponse, ScheduledExecutorService executor,
-      Random random) {
+      Random random, java.util.function.LongConsumer latencyMs) {
+    this.latencyMs = latencyMs;
     this.addresses = List.copyOf(addresses);
     this.channels = channels;
     this.intervalMs = interval.toMillis();
@@ -96,10 +98,12 @@ public final class HeartbeatReporter implements AutoCloseable {
         channel = channels.open(target);
       }
       HeartbeatRequest request = content.get().toBuilder().setSentAtMs(System.currentTimeMillis()).build();
+      long started = System.nanoTime();
       HeartbeatResponse response = HeartbeatGrpc.newBlockingStub(channel)
           .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
           .report(request);
       sent++;
+      latencyMs.accept((System.nanoTime() - started) / 1_000_000);
       if (failing) {
         LOG.info("heartbeats reach the control plane again target={}", target);
         failing = false;
