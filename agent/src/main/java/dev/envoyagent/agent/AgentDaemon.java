@@ -75,14 +75,23 @@ public final class AgentDaemon {
     AdminServer admin = new AdminServer(settings, status, reporting::extras,
         () -> reporting.drain("asked through POST /drain"), System::currentTimeMillis);
     admin.start();
+    SystemdNotifier systemd = SystemdNotifier.fromEnvironment(System.getenv());
+    if (systemd.enabled()) {
+      tellSystemd(systemd, status, reportLoop);
+    }
 
-    Signals.handle("HUP", () -> sourceLoop.execute(() -> reload(supervisor, status, feed)));
+    Signals.handle("HUP", () -> sourceLoop.execute(() -> {
+      systemd.notify("RELOADING=1\nMONOTONIC_USEC=" + System.nanoTime() / 1000);
+      reload(supervisor, status, feed);
+      systemd.notify("READY=1\nSTATUS=reloaded " + configFile);
+    }));
     Signals.handle("USR1", () -> supervisor.signalEnvoy("USR1"));
     Signals.handle("TERM", () -> requestStop(Exit.STOP_ENVOY, "SIGTERM"));
     Signals.handle("INT", () -> requestStop(Exit.STOP_ENVOY, "SIGINT"));
     Signals.handle("USR2", () -> requestStop(Exit.LEAVE_ENVOY, "SIGUSR2"));
 
     stop.await();
+    systemd.notify("STOPPING=1\nSTATUS=" + (exit.get() == Exit.STOP_ENVOY ? "draining Envoy" : "leaving Envoy running"));
     admin.close();
     reporting.drain("the agent is stopping");
     reporting.close();
@@ -118,6 +127,54 @@ public final class AgentDaemon {
       LOG.warn("SIGHUP: config refused, keeping the running one problems={}", e.problems().size());
       e.problems().forEach(p -> LOG.warn("SIGHUP: config refused problem=\"{}\"", p));
       status.error("config refused on reload: " + e.getMessage());
+    }
+  }
+
+  /**
+   * READY=1 once Envoy is LIVE with the current routes (so systemd orders dependants after real
+   * service), STATUS= lines as things change, and WATCHDOG=1 only while the supervisor loop ticks:
+   * a hung agent stops pinging and systemd restarts it (Envoy, detached, keeps serving).
+   */
+  private static void tellSystemd(SystemdNotifier systemd, StatusBoard status, ScheduledExecutorService executor) {
+    long watchdogUsec = parseLong(System.getenv("WATCHDOG_USEC"));
+    java.util.concurrent.atomic.AtomicBoolean ready = new java.util.concurrent.atomic.AtomicBoolean();
+    AtomicReference<String> lastStatus = new AtomicReference<>("");
+    long periodMs = watchdogUsec > 0 ? Math.max(100, watchdogUsec / 2000) : 1000;
+    executor.scheduleWithFixedDelay(() -> {
+      try {
+        AgentStatus now = status.snapshot();
+        String line = "STATUS=" + now.phase() + ", routes " + (now.appliedVersion().isEmpty() ? "-" : now.appliedVersion())
+            + ", epochs " + now.epochs().stream().map(e -> Integer.toString(e.epoch())).toList()
+            + (now.lastError().isEmpty() ? "" : ", last error: " + now.lastError());
+        StringBuilder message = new StringBuilder();
+        if (!ready.get() && AdminServer.notReadyReason(now) == null) {
+          ready.set(true);
+          message.append("READY=1\n");
+          LOG.info("told systemd: ready version={}", now.appliedVersion());
+        }
+        if (!line.equals(lastStatus.get())) {
+          lastStatus.set(line);
+          message.append(line).append('\n');
+        }
+        boolean loopsAlive = System.currentTimeMillis() - status.lastTickAtMs() <= AdminServer.STALLED_AFTER.toMillis();
+        if (watchdogUsec > 0 && loopsAlive) {
+          message.append("WATCHDOG=1\n");
+        }
+        if (message.length() > 0) {
+          systemd.notify(message.toString());
+        }
+      } catch (RuntimeException e) {
+        // An exception would cancel this task for good, and then the watchdog kills a healthy agent.
+        LOG.warn("systemd notification failed reason={}", e.toString());
+      }
+    }, 0, periodMs, TimeUnit.MILLISECONDS);
+  }
+
+  private static long parseLong(String value) {
+    try {
+      return value == null ? 0 : Long.parseLong(value.trim());
+    } catch (NumberFormatException e) {
+      return 0;
     }
   }
 
