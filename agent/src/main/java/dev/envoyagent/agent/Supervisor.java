@@ -291,6 +291,9 @@ public final class Supervisor {
     if (now < nextRestartNanos) {
       return; // rate limit: the tick comes back, and the newest snapshot by then wins
     }
+    if (!abandoned.isEmpty()) {
+      return; // a failed child is still stopping: the same epoch number cannot start beside it
+    }
     if (!validate(plan, digest)) {
       return;
     }
