@@ -55,7 +55,8 @@ record LaunchPlan(RouteSnapshot snapshot, RenderedConfig config, RenderedFiles f
     return versions;
   }
 
-  private static String launchDigest(RenderedFiles files, EnvoyCommand epochZero) {
+  /** What Envoy reads only at start, for these files run by this command (and binary file). */
+  static String launchDigest(RenderedFiles files, EnvoyCommand epochZero) {
     try {
       MessageDigest sha = MessageDigest.getInstance("SHA-256");
       sha.update(files.bootstrapDigest().getBytes(StandardCharsets.UTF_8));

@@ -55,6 +55,7 @@ public final class Supervisor {
   static final Duration STABLE_AFTER = Duration.ofSeconds(30);
   static final int HOT_RESTART_FAILURES_BEFORE_COLD = 3;
   static final Duration VALIDATE_TIMEOUT = Duration.ofSeconds(60);
+  static final Duration BINARY_CHECK = Duration.ofSeconds(5);
 
   enum Phase { IDLE, STARTING, SERVING, HOT_RESTARTING, COLD_DRAINING, COLD_STOPPING, BACKOFF, STOPPED }
 
@@ -75,6 +76,8 @@ public final class Supervisor {
   private final List<EnvoyProcess> epochs = new ArrayList<>();
   /** Failed new epochs told to stop, with when they get SIGKILL if still alive. */
   private final Map<EnvoyProcess, Long> abandoned = new java.util.HashMap<>();
+  private long nextBinaryCheckNanos;
+  private String binaryChangeSeen;
   private LaunchPlan applied;
   private RouteSnapshot desired;
   private long desiredFirstNanos;
@@ -176,6 +179,7 @@ public final class Supervisor {
           if (startFailures > 0 && now - servingSinceNanos > STABLE_AFTER.toNanos()) {
             startFailures = 0;
           }
+          noticeNewBinary(now);
           maybeApply(now);
         }
       }
@@ -240,6 +244,28 @@ public final class Supervisor {
       processes.signal(entry.getKey(), "KILL");
       return true;
     });
+  }
+
+  /**
+   * A package upgrade replaces Envoy's binary without telling the agent: every few seconds the
+   * serving epoch's launch digest (which covers the binary file) is recomputed for the applied
+   * files, and a difference re-applies them, which restarts Envoy (hot, or cold if the new binary
+   * cannot hot restart from the old one). Each new digest is acted on once.
+   */
+  private void noticeNewBinary(long now) {
+    if (applied == null || desired != null || now < nextBinaryCheckNanos) {
+      return;
+    }
+    nextBinaryCheckNanos = now + BINARY_CHECK.toNanos();
+    String digest = LaunchPlan.launchDigest(applied.files(), LaunchPlan.command(settings, 0));
+    if (!digest.equals(newest().launchDigest()) && !digest.equals(binaryChangeSeen)) {
+      binaryChangeSeen = digest;
+      LOG.info("Envoy binary or flags changed on disk binary={}; re-applying version={}", settings.envoy().binary(),
+          applied.snapshot().getVersion());
+      desired = applied.snapshot();
+      desiredFirstNanos = now;
+      desiredLastNanos = now;
+    }
   }
 
   private void envoyGone(long now) {

@@ -132,16 +132,6 @@ abstract class AgentItSupport {
     node.forEach(child -> collectEndpoints(child, cluster, out));
   }
 
-  /** When the agent logged the first line containing {@code needle} (its lines start with an ISO time). */
-  static java.time.Instant loggedAt(String log, String needle) {
-    for (String line : log.split("\n")) {
-      if (line.contains(needle)) {
-        return java.time.OffsetDateTime.parse(line.substring(0, line.indexOf(' '))).toInstant();
-      }
-    }
-    throw new AssertionError("no log line contains " + needle);
-  }
-
   static int count(String text, String needle) {
     int n = 0;
     for (int i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + 1)) {
