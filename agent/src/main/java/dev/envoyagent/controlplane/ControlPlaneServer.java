@@ -82,8 +82,10 @@ public final class ControlPlaneServer implements AutoCloseable {
         ? Optional.of(ReloadingTls.load(options.tls().get())) : Optional.empty();
     ExecutorService push = Executors.newSingleThreadExecutor(daemon("control-plane-push"));
     ScheduledExecutorService tick = Executors.newSingleThreadScheduledExecutor(daemon("control-plane-tick"));
+    // Silent hosts leave the fleet view after an hour, or 10 stale periods for long intervals.
+    long forgetAfterMs = Math.max(3_600_000, 10 * Registrations.staleAfterMs(options.heartbeatIntervalMs()));
     ControlPlaneCore core = ControlPlaneCore.create(routes, new ControlPlaneCore.Options(options.heartbeatIntervalMs(),
-        3_600_000, Clock.systemUTC(), push));
+        forgetAfterMs, Clock.systemUTC(), push));
     Server grpc = null;
     FleetHttpServer http = null;
     try {

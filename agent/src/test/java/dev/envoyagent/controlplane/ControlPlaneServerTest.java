@@ -157,6 +157,14 @@ class ControlPlaneServerTest {
   }
 
   @Test
+  void theLongestHeartbeatIntervalStarts() throws Exception {
+    try (ControlPlaneServer slow = ControlPlaneServer.start(new ControlPlaneServer.Options(routes,
+        HostPort.parse("127.0.0.1:0"), HostPort.parse("127.0.0.1:0"), Optional.empty(), 3_600_000))) {
+      assertThat(slow.core().fleet().heartbeatIntervalMs()).isEqualTo(3_600_000);
+    }
+  }
+
+  @Test
   void startRefusesRoutesThatDoNotValidate() throws Exception {
     Path bad = Files.writeString(dir.resolve("bad.yaml"), ROUTES.formatted("1").replace("9002", "80"));
     assertThatThrownBy(() -> ControlPlaneServer.start(new ControlPlaneServer.Options(bad,
