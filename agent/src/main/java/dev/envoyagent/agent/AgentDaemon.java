@@ -2,6 +2,11 @@ package dev.envoyagent.agent;
 
 import dev.envoyagent.config.AgentConfigLoader;
 import dev.envoyagent.config.AgentSettings;
+import dev.envoyagent.ec2.Ec2Detector;
+import dev.envoyagent.ec2.Ec2Metadata;
+import dev.envoyagent.ec2.Ec2MetadataOptions;
+import dev.envoyagent.ec2.Ec2Mode;
+import dev.envoyagent.ec2.TerminationWatcher;
 import dev.envoyagent.envoy.HostProcessControl;
 import dev.envoyagent.envoy.HttpEnvoyAdmin;
 import dev.envoyagent.metrics.AgentMetrics;
@@ -12,7 +17,9 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.time.Clock;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -45,8 +52,12 @@ public final class AgentDaemon {
 
   /** Runs until SIGTERM/SIGINT/SIGUSR2; returns the process exit code. */
   public int run() throws InvalidInputException, IOException, InterruptedException {
-    AgentSettings settings = AgentConfigLoader.load(configFile);
-    Logging.configure(settings.logFormat(), System.console() != null);
+    AgentSettings configured = AgentConfigLoader.load(configFile);
+    Logging.configure(configured.logFormat(), System.console() != null);
+    Optional<Ec2Metadata> ec2 = new Ec2Detector(ec2Options(), Clock.systemUTC())
+        .open(Ec2Mode.valueOf(configured.ec2().name()));
+    HostIdentity identity = new HostIdentity(ec2.map(Ec2Metadata::identity));
+    AgentSettings settings = identity.applyTo(configured);
     Files.createDirectories(settings.stateDir());
     AgentMetrics metrics = new AgentMetrics();
     metrics.startJmx();
@@ -70,10 +81,15 @@ public final class AgentDaemon {
     feed.start();
     ScheduledExecutorService reportLoop = Executors.newScheduledThreadPool(2, named("reporting"));
     Reporting reporting = new Reporting(settings, status, new HttpEnvoyAdmin(settings.envoy().adminPort(),
-        Duration.ofSeconds(2)), reportLoop);
+        Duration.ofSeconds(2)), reportLoop, identity.instance());
     reporting.start();
+    Optional<TerminationWatcher> termination = ec2.map(metadata -> new TerminationWatcher(metadata,
+        TerminationWatcher.Settings.defaults(), Clock.systemUTC(), new SecureRandom()::nextDouble,
+        notice -> reportLoop.execute(() -> reporting.drain("EC2 " + notice.kind() + " notice, deadline "
+            + notice.deadline()))));
+    termination.ifPresent(TerminationWatcher::start);
     AdminServer admin = new AdminServer(settings, status, reporting::extras,
-        () -> reporting.drain("asked through POST /drain"), System::currentTimeMillis);
+        () -> reportLoop.execute(() -> reporting.drain("asked through POST /drain")), System::currentTimeMillis);
     admin.start();
     SystemdNotifier systemd = SystemdNotifier.fromEnvironment(System.getenv());
     if (systemd.enabled()) {
@@ -82,7 +98,7 @@ public final class AgentDaemon {
 
     Signals.handle("HUP", () -> sourceLoop.execute(() -> {
       systemd.notify("RELOADING=1\nMONOTONIC_USEC=" + System.nanoTime() / 1000);
-      reload(supervisor, status, feed);
+      reload(supervisor, status, feed, identity);
       systemd.notify("READY=1\nSTATUS=reloaded " + configFile);
     }));
     Signals.handle("USR1", () -> supervisor.signalEnvoy("USR1"));
@@ -93,7 +109,10 @@ public final class AgentDaemon {
     stop.await();
     systemd.notify("STOPPING=1\nSTATUS=" + (exit.get() == Exit.STOP_ENVOY ? "draining Envoy" : "leaving Envoy running"));
     admin.close();
-    reporting.drain("the agent is stopping");
+    termination.ifPresent(TerminationWatcher::close);
+    if (exit.get() == Exit.STOP_ENVOY) {
+      reporting.markDraining("the agent is stopping Envoy");
+    }
     reporting.close();
     reportLoop.shutdown();
     reportLoop.awaitTermination(2, TimeUnit.SECONDS);
@@ -117,9 +136,9 @@ public final class AgentDaemon {
     stop.countDown();
   }
 
-  private void reload(Supervisor supervisor, StatusBoard status, RouteFeed feed) {
+  private void reload(Supervisor supervisor, StatusBoard status, RouteFeed feed, HostIdentity identity) {
     try {
-      AgentSettings next = AgentConfigLoader.load(configFile);
+      AgentSettings next = identity.applyTo(AgentConfigLoader.load(configFile));
       LOG.info("SIGHUP: reloaded config={}", configFile);
       supervisor.updateSettings(next);
       feed.reload(next);
@@ -176,6 +195,13 @@ public final class AgentDaemon {
     } catch (NumberFormatException e) {
       return 0;
     }
+  }
+
+  /** IMDS at its standard address, or where AWS_EC2_METADATA_SERVICE_ENDPOINT (the SDK's variable) says. */
+  private static Ec2MetadataOptions ec2Options() {
+    String endpoint = System.getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+    Ec2MetadataOptions options = Ec2MetadataOptions.defaults();
+    return endpoint == null || endpoint.isBlank() ? options : options.withEndpoint(java.net.URI.create(endpoint.trim()));
   }
 
   /** Seconds since the last applied snapshot was recorded; -1 when there is none. */

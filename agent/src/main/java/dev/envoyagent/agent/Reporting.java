@@ -7,6 +7,7 @@ import dev.envoyagent.api.v1.HostState;
 import dev.envoyagent.api.v1.Node;
 import dev.envoyagent.api.v1.UpstreamHealth;
 import dev.envoyagent.config.AgentSettings;
+import dev.envoyagent.ec2.InstanceIdentity;
 import dev.envoyagent.envoy.EnvoyAdmin;
 import dev.envoyagent.envoy.EnvoyProcess;
 import dev.envoyagent.report.HeartbeatReporter;
@@ -16,6 +17,7 @@ import java.io.IOException;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -36,9 +38,12 @@ final class Reporting implements AutoCloseable {
   private final LocalChecks checks;
   private final HeartbeatReporter heartbeats;
   private final AtomicBoolean draining = new AtomicBoolean();
+  private final Optional<dev.envoyagent.api.v1.InstanceIdentity> instance;
 
-  Reporting(AgentSettings settings, StatusBoard status, EnvoyAdmin admin, ScheduledExecutorService executor) {
+  Reporting(AgentSettings settings, StatusBoard status, EnvoyAdmin admin, ScheduledExecutorService executor,
+      Optional<InstanceIdentity> identity) {
     this.settings = settings;
+    this.instance = identity.map(Reporting::toProto);
     this.status = status;
     this.admin = admin;
     this.checks = new LocalChecks(settings.localServices(), executor);
@@ -66,6 +71,9 @@ final class Reporting implements AutoCloseable {
     var node = settings.node();
     extras.put("node", Map.of("id", node.id(), "cluster", node.cluster(), "zone", node.zone(), "address", node.address()));
     extras.put("draining", draining.get());
+    extras.put("instance", instance.map(i -> (Object) Map.of("instance_id", i.getInstanceId(),
+        "availability_zone", i.getAvailabilityZone(), "private_ipv4", i.getPrivateIpv4(),
+        "instance_type", i.getInstanceType(), "tags", i.getTagsMap())).orElse("not on EC2"));
     extras.put("local_services", checks.statuses().stream().map(s -> Map.of("name", s.getName(), "port", s.getPort(),
         "healthy", s.getHealthy(), "detail", s.getDetail())).toList());
     extras.put("control_plane", settings.controlPlane().map(cp -> (Object) Map.of(
@@ -83,14 +91,38 @@ final class Reporting implements AutoCloseable {
     }
   }
 
-  /** From now on this host reports DRAINING; the control plane hears it at once. */
+  /**
+   * The host is leaving (a termination notice, an operator, the control plane): from now on it
+   * reports DRAINING, so the control plane deregisters its services at once; Envoy fails its health
+   * checks and drains its listeners gracefully, so in-flight requests finish within the drain time.
+   */
   void drain(String why) {
-    if (draining.compareAndSet(false, true)) {
-      LOG.warn("host draining reason=\"{}\"", why);
-      status.error("draining: " + why);
-      if (heartbeats != null) {
-        heartbeats.beatNow();
+    if (markDraining(why)) {
+      tryPost("/healthcheck/fail");
+      tryPost("/drain_listeners?graceful");
+    }
+  }
+
+  /** Only reports DRAINING (the supervisor drains Envoy itself when the agent stops it). */
+  boolean markDraining(String why) {
+    if (!draining.compareAndSet(false, true)) {
+      return false;
+    }
+    LOG.warn("host draining reason=\"{}\"", why);
+    status.error("draining: " + why);
+    if (heartbeats != null) {
+      heartbeats.beatNow();
+    }
+    return true;
+  }
+
+  private void tryPost(String path) {
+    try {
+      if (!admin.post(path)) {
+        LOG.warn("Envoy admin refused POST {} while draining", path);
       }
+    } catch (IOException e) {
+      LOG.warn("Envoy admin unreachable for POST {} while draining reason={}", path, e.toString());
     }
   }
 
@@ -98,6 +130,21 @@ final class Reporting implements AutoCloseable {
     if (response.getDrain()) {
       drain("the control plane asked for it");
     }
+  }
+
+  private static dev.envoyagent.api.v1.InstanceIdentity toProto(InstanceIdentity identity) {
+    return dev.envoyagent.api.v1.InstanceIdentity.newBuilder()
+        .setInstanceId(identity.instanceId())
+        .setRegion(identity.region())
+        .setAvailabilityZone(identity.availabilityZone())
+        .setAvailabilityZoneId(identity.availabilityZoneId())
+        .setPrivateIpv4(identity.privateIpv4())
+        .setInstanceType(identity.instanceType())
+        .setAmiId(identity.amiId())
+        .putAllTags(identity.tags())
+        .setIdentityDocument(identity.identityDocument())
+        .setIdentitySignature(identity.identitySignature())
+        .build();
   }
 
   HeartbeatRequest heartbeat() {
@@ -110,6 +157,7 @@ final class Reporting implements AutoCloseable {
         .setAppliedVersion(now.appliedVersion())
         .setLastError(now.lastError())
         .addAllLocalServices(checks.statuses());
+    instance.ifPresent(beat::setIdentity);
     long nowMs = System.currentTimeMillis();
     for (EnvoyProcess process : now.epochs()) {
       beat.addEpochs(EnvoyEpoch.newBuilder().setEpoch(process.epoch()).setPid((int) process.pid())

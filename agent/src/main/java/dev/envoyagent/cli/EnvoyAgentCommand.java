@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
     versionProvider = EnvoyAgentCommand.Version.class,
     description = "Renders Envoy configuration from routes and keeps Envoy serving them.",
     subcommands = {RunCommand.class, StatusCommand.class, ValidateCommand.class, RenderCommand.class,
-        VersionCommand.class,
+        DrainCommand.class, VersionCommand.class,
         ControlPlaneCommand.class, FleetCommand.class},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:ok", "1:invalid input or failed operation", "2:usage error"})

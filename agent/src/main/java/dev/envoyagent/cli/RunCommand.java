@@ -1,6 +1,7 @@
 package dev.envoyagent.cli;
 
 import dev.envoyagent.agent.AgentDaemon;
+import dev.envoyagent.ec2.Ec2UnavailableException;
 import dev.envoyagent.model.InvalidInputException;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -26,6 +27,9 @@ final class RunCommand implements Callable<Integer> {
       return new AgentDaemon(config).run();
     } catch (InvalidInputException e) {
       ValidateCommand.report(spec.commandLine().getErr(), config, e);
+      return ExitCodes.INVALID;
+    } catch (Ec2UnavailableException e) {
+      spec.commandLine().getErr().println("envoy-agent: " + e.getMessage());
       return ExitCodes.INVALID;
     }
   }

@@ -166,12 +166,21 @@ public final class AgentConfigLoader {
       out.add(new Problem("metrics.statsd_interval_ms", Integer.toUnsignedString(statsdInterval)
           + " is out of range (1000-600000)"));
     }
+    AgentSettings.Ec2Use ec2 = switch (config.getEc2()) {
+      case "", "auto" -> AgentSettings.Ec2Use.AUTO;
+      case "on" -> AgentSettings.Ec2Use.ON;
+      case "off" -> AgentSettings.Ec2Use.OFF;
+      default -> {
+        out.add(new Problem("ec2", "\"" + config.getEc2() + "\" is not one of auto, on, off"));
+        yield null;
+      }
+    };
     if (!out.isEmpty()) {
       return null;
     }
     return new AgentSettings(new NodeSettings(node.getId(), node.getCluster(), node.getZone(), node.getAddress()),
         routesFile, envoy, stateDir, adminListen, historyKeep, new AgentSettings.RestartSettings(minInterval, debounce),
-        controlPlane, heartbeat, localServices, logFormat, statsd, statsdInterval);
+        controlPlane, heartbeat, localServices, logFormat, statsd, statsdInterval, ec2);
   }
 
   private static EnvoySettings envoy(EnvoyConfig envoy, Path base, Path stateDir, List<Problem> out) {

@@ -22,7 +22,8 @@ public record AgentSettings(
     List<LocalServiceSettings> localServices,
     LogFormat logFormat,
     Optional<ListenAddress> statsd,
-    int statsdIntervalMs) {
+    int statsdIntervalMs,
+    Ec2Use ec2) {
 
   public AgentSettings {
     Objects.requireNonNull(node, "node");
@@ -73,6 +74,15 @@ public record AgentSettings(
   public record TlsFiles(Path caFile, Optional<Path> certFile, Optional<Path> keyFile) {}
 
   public record HeartbeatSettings(int intervalMs, int timeoutMs) {}
+
+  /** Same settings, another identity (filled from EC2 instance metadata). */
+  public AgentSettings withNode(NodeSettings other) {
+    return new AgentSettings(other, routesFile, envoy, stateDir, adminListen, historyKeep, restart, controlPlane,
+        heartbeat, localServices, logFormat, statsd, statsdIntervalMs, ec2);
+  }
+
+  /** Whether to read identity from EC2 instance metadata: AUTO (if reachable), ON (required), OFF. */
+  public enum Ec2Use { AUTO, ON, OFF }
 
   /** TEXT: one human line per event (journald adds the time); JSON: one JSON object per line. */
   public enum LogFormat { TEXT, JSON }

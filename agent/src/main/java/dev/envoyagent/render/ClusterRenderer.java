@@ -47,7 +47,7 @@ final class ClusterRenderer {
    * The cluster; with {@code endpointsFromFile} and IP-only endpoints, the endpoints come from the watched
    * file {@code eds/<name>.json}, otherwise they are inline.
    */
-  static Cluster cluster(Service service, Path configDir, boolean endpointsFromFile) {
+  static Cluster cluster(Service service, Path configDir, boolean endpointsFromFile, String hostZone) {
     Cluster.Builder cluster = Cluster.newBuilder()
         .setName(service.getName())
         .setConnectTimeout(millis(service.hasConnectTimeoutMs()
@@ -56,14 +56,14 @@ final class ClusterRenderer {
     if (usesDns(service)) {
       cluster.setType(Cluster.DiscoveryType.STRICT_DNS)
           .setDnsLookupFamily(Cluster.DnsLookupFamily.V4_PREFERRED)
-          .setLoadAssignment(loadAssignment(service));
+          .setLoadAssignment(loadAssignment(service, hostZone));
     } else if (endpointsFromFile) {
       cluster.setType(Cluster.DiscoveryType.EDS)
           .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder()
               .setServiceName(service.getName())
               .setEdsConfig(Protos.fileSource(configDir, edsFile(service))));
     } else {
-      cluster.setType(Cluster.DiscoveryType.STATIC).setLoadAssignment(loadAssignment(service));
+      cluster.setType(Cluster.DiscoveryType.STATIC).setLoadAssignment(loadAssignment(service, hostZone));
     }
     if (usesHttp2(service.getProtocol())) {
       HttpProtocolOptions http2 = HttpProtocolOptions.newBuilder()
@@ -88,17 +88,27 @@ final class ClusterRenderer {
     return RenderedConfig.EDS_DIR + "/" + service.getName() + ".json";
   }
 
-  /** Endpoints grouped by zone (zones in name order, endpoints in snapshot order within one). */
-  static ClusterLoadAssignment loadAssignment(Service service) {
+  /**
+   * Endpoints grouped by zone (zones in name order, endpoints in snapshot order within one). For a
+   * zone-aware service on a host whose zone is known and has endpoints, that zone is priority 0 and
+   * every other zone priority 1: Envoy sends everything to the host's zone and spills over to the
+   * others only as local endpoints become unhealthy (no cross-zone traffic, no cross-zone cost, while
+   * the zone copes).
+   */
+  static ClusterLoadAssignment loadAssignment(Service service, String hostZone) {
     Map<String, List<Endpoint>> byZone = new TreeMap<>();
     for (Endpoint endpoint : service.getEndpointsList()) {
       byZone.computeIfAbsent(endpoint.getZone(), z -> new ArrayList<>()).add(endpoint);
     }
+    boolean preferHostZone = service.getZoneAware() && !hostZone.isEmpty() && byZone.containsKey(hostZone);
     ClusterLoadAssignment.Builder assignment = ClusterLoadAssignment.newBuilder().setClusterName(service.getName());
     for (Map.Entry<String, List<Endpoint>> zone : byZone.entrySet()) {
       LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder();
       if (!zone.getKey().isEmpty()) {
         locality.setLocality(Locality.newBuilder().setZone(zone.getKey()));
+      }
+      if (preferHostZone && !zone.getKey().equals(hostZone)) {
+        locality.setPriority(1);
       }
       for (Endpoint endpoint : zone.getValue()) {
         locality.addLbEndpoints(LbEndpoint.newBuilder()

@@ -50,7 +50,7 @@ public final class EnvoyConfigRenderer {
 
     // Services render independently; a parallel, ordered stream keeps the result deterministic.
     List<ServiceResources> rendered = services.parallelStream()
-        .map(service -> ServiceResources.of(service, settings.configDir(), files))
+        .map(service -> ServiceResources.of(service, settings.configDir(), files, settings.node().zone()))
         .toList();
     List<Listener> listeners = new ArrayList<>(rendered.size());
     List<Cluster> clusters = new ArrayList<>(rendered.size());
@@ -92,12 +92,12 @@ public final class EnvoyConfigRenderer {
   private record ServiceResources(Service service, Listener listener, Cluster cluster, RouteConfiguration routes,
       ClusterLoadAssignment endpoints) {
 
-    static ServiceResources of(Service service, Path configDir, boolean files) {
-      Cluster cluster = ClusterRenderer.cluster(service, configDir, files);
+    static ServiceResources of(Service service, Path configDir, boolean files, String hostZone) {
+      Cluster cluster = ClusterRenderer.cluster(service, configDir, files, hostZone);
       RouteConfiguration routes = files && SnapshotValidator.isHttpFamily(service.getProtocol())
           ? RouteRenderer.routeConfiguration(service) : null;
       ClusterLoadAssignment endpoints = files && cluster.getType() == Cluster.DiscoveryType.EDS
-          ? ClusterRenderer.loadAssignment(service) : null;
+          ? ClusterRenderer.loadAssignment(service, hostZone) : null;
       return new ServiceResources(service, ListenerRenderer.listener(service, configDir, files), cluster, routes,
           endpoints);
     }

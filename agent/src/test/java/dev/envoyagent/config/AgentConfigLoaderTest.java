@@ -116,7 +116,7 @@ class AgentConfigLoaderTest {
       stop timeout         | envoy: { stop_timeout_s: 601 }                       | envoy.stop_timeout_s: 601 is out of range (1-600)
       restart interval     | restart: { min_interval_ms: 4000000 }                | restart.min_interval_ms: 4000000 is out of range (0-3600000)
       debounce             | restart: { debounce_ms: 70000 }                      | restart.debounce_ms: 70000 is out of range (0-60000)
-      top-level typo       | statedir: /x                                         | statedir: unknown field (known fields: node, routes, envoy, state_dir, admin, history, restart, heartbeat, local_services)
+      top-level typo       | statedir: /x                                         | statedir: unknown field (known fields: node, routes, envoy, state_dir, admin, history, restart, heartbeat, local_services, logging, metrics, ec2)
       node address         | node: { id: a, cluster: web, address: db.example }   | node.address: "db.example" must be an IPv4 or IPv6 address
       heartbeat interval   | heartbeat: { interval_ms: 100 }                      | heartbeat.interval_ms: 100 is out of range (200-600000)
       heartbeat timeout    | heartbeat: { interval_ms: 1000, timeout_ms: 1000 }   | heartbeat.timeout_ms: 1000 must be less than heartbeat.interval_ms 1000
@@ -134,6 +134,11 @@ class AgentConfigLoaderTest {
       cp tls and plain     | 'routes: { file: r.yaml, control_plane: { addresses: [ "cp:1" ], plaintext: true, tls: { ca_file: ca.pem } } }' | routes.control_plane.plaintext: cannot be true together with tls
       cp no ca             | 'routes: { file: r.yaml, control_plane: { addresses: [ "cp:1" ], tls: { cert_file: c.pem, key_file: k.pem } } }' | routes.control_plane.tls.ca_file: must be set (the CA that signed the control plane's certificate)
       cp cert without key  | 'routes: { file: r.yaml, control_plane: { addresses: [ "cp:1" ], tls: { ca_file: ca.pem, cert_file: c.pem } } }' | routes.control_plane.tls: cert_file and key_file go together (both for mutual TLS, or neither)
+      ec2 mode             | ec2: maybe                                           | ec2: "maybe" is not one of auto, on, off
+      logging format       | 'logging: { format: xml }'                           | logging.format: "xml" is not one of text, json
+      statsd address       | 'metrics: { statsd: statsd }'                        | metrics.statsd: "statsd" must be host:port, e.g. 127.0.0.1:8125
+      statsd interval      | 'metrics: { statsd: "127.0.0.1:8125", statsd_interval_ms: 10 }' | metrics.statsd_interval_ms: 10 is out of range (1000-600000)
+      remote admin         | 'admin: { listen: "0.0.0.0:9902" }'                  | admin.listen: "0.0.0.0:9902" is not a loopback address; set admin.allow_remote: true to expose the agent's admin endpoint
       cp splay             | 'routes: { file: r.yaml, control_plane: { addresses: [ "cp:1" ], plaintext: true, splay_ms: 700000 } }' | routes.control_plane.splay_ms: 700000 is out of range (0-600000)
       """)
   void rules(String rule, String yaml, String expected) {

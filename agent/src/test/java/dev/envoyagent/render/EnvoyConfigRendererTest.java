@@ -314,6 +314,27 @@ class EnvoyConfigRendererTest {
   }
 
   @Test
+  void zoneAwareServicesPreferTheHostsZoneAndFailOverToTheOthers() throws Exception {
+    RouteSnapshot snapshot = example().toBuilder()
+        .setServices(0, example().getServices(0).toBuilder().setZoneAware(true))
+        .build();
+    ReadBack config = readBack(EnvoyConfigRenderer.render(snapshot, FILES).toFiles());
+    ClusterLoadAssignment zoneAware = config.resources("eds/users-api.json", ClusterLoadAssignment.class).get(0);
+    assertThat(zoneAware.getEndpointsList())
+        .extracting(l -> l.getLocality().getZone() + "@" + l.getPriority())
+        .containsExactly("us-east-1a@0", "us-east-1b@1");
+    ClusterLoadAssignment plain = config.resources("eds/users-api-v2.json", ClusterLoadAssignment.class).get(0);
+    assertThat(plain.getEndpointsList()).allSatisfy(l -> assertThat(l.getPriority()).isZero());
+
+    RenderSettings elsewhere = new RenderSettings(new NodeSettings("i-0abc", "web", "eu-west-1a"), 9901,
+        Delivery.FILES, DIR);
+    ReadBack noLocal = readBack(EnvoyConfigRenderer.render(snapshot, elsewhere).toFiles());
+    assertThat(noLocal.resources("eds/users-api.json", ClusterLoadAssignment.class).get(0).getEndpointsList())
+        .as("no endpoint in the host's zone: one priority, no empty priority 0")
+        .allSatisfy(l -> assertThat(l.getPriority()).isZero());
+  }
+
+  @Test
   void aServiceOnEnvoysAdminPortIsRefused() {
     assertThatThrownBy(() -> EnvoyConfigRenderer.render(parse("""
         version: "1"

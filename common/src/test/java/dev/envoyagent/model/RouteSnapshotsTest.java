@@ -110,7 +110,7 @@ class RouteSnapshotsTest {
         "services[0].protocol: \"HTTPS\" is not one of HTTP, HTTP2, GRPC, TCP, THRIFT",
         "services[0].local_port: expected a whole number, got string \"9101\"",
         "services[0].endpoint: unknown field (known fields: name, protocol, local_port, endpoints, routes, "
-            + "connect_timeout_ms, circuit_breakers, outlier_detection, health_check)",
+            + "connect_timeout_ms, circuit_breakers, outlier_detection, health_check, zone_aware)",
         "services[0].endpoints: expected a list, got an object");
   }
 
