@@ -166,10 +166,11 @@ public final class AgentConfigLoader {
       out.add(new Problem("metrics.statsd_interval_ms", Integer.toUnsignedString(statsdInterval)
           + " is out of range (1000-600000)"));
     }
+    // Off unless asked for: probing 169.254.169.254 from a laptop or a CI runner is traffic nobody wanted.
     AgentSettings.Ec2Use ec2 = switch (config.getEc2()) {
-      case "", "auto" -> AgentSettings.Ec2Use.AUTO;
+      case "", "off" -> AgentSettings.Ec2Use.OFF;
+      case "auto" -> AgentSettings.Ec2Use.AUTO;
       case "on" -> AgentSettings.Ec2Use.ON;
-      case "off" -> AgentSettings.Ec2Use.OFF;
       default -> {
         out.add(new Problem("ec2", "\"" + config.getEc2() + "\" is not one of auto, on, off"));
         yield null;
