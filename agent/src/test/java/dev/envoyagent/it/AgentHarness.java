@@ -73,6 +73,8 @@ final class AgentHarness implements AutoCloseable {
   final int baseId = ThreadLocalRandom.current().nextInt(1000, 1_000_000);
   private final Options options;
   private final List<Process> agents = new ArrayList<>();
+  /** Extra environment for the agent process (e.g. the IMDS endpoint of an emulator). */
+  final Map<String, String> agentEnv = new java.util.HashMap<>();
   private String zone = "us-east-1a";
 
   private AgentHarness(Path dir, Options options) {
@@ -189,6 +191,7 @@ final class AgentHarness implements AutoCloseable {
       // Small and quick to start: two cores are shared by the agent, several simulators and the load.
       pb.environment().put("ENVOY_AGENT_JAVA_OPTS",
           "-Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError");
+      pb.environment().putAll(agentEnv);
       return pb.start();
     });
     Process agent = started.get(30, TimeUnit.SECONDS);
@@ -299,19 +302,23 @@ final class AgentHarness implements AutoCloseable {
 
   /** Kills the agent(s) and every process of this test, Envoy included; waits until none is left. */
   @Override
-  public void close() throws Exception {
+  public void close() throws IOException {
     for (Process agent : agents) {
       agent.destroyForcibly();
     }
-    for (int round = 0; round < 50; round++) {
-      List<Long> left = allProcesses();
-      if (left.isEmpty()) {
-        return;
+    try {
+      for (int round = 0; round < 50; round++) {
+        List<Long> left = allProcesses();
+        if (left.isEmpty()) {
+          return;
+        }
+        for (long pid : left) {
+          kill("KILL", pid);
+        }
+        Thread.sleep(100);
       }
-      for (long pid : left) {
-        kill("KILL", pid);
-      }
-      Thread.sleep(100);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
     throw new IllegalStateException("processes of " + dir + " survive SIGKILL: " + allProcesses());
   }
