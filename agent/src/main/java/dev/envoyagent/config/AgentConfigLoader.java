@@ -80,6 +80,10 @@ public final class AgentConfigLoader {
       throw new InvalidInputException(sourceName, document.problems());
     }
     AgentConfig.Builder builder = AgentConfig.newBuilder();
+    // YAML 1.1 reads an unquoted `ec2: on` / `ec2: off` as a boolean; take it as the word it looks like.
+    if (document.tree() instanceof com.fasterxml.jackson.databind.node.ObjectNode root && root.path("ec2").isBoolean()) {
+      root.put("ec2", root.get("ec2").booleanValue() ? "on" : "off");
+    }
     List<Problem> problems = new ArrayList<>(StrictProtoDecoder.decode(document.tree(), builder));
     AgentConfig config = builder.build();
     List<Problem> semantic = new ArrayList<>();

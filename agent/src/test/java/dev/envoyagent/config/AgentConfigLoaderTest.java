@@ -177,6 +177,14 @@ class AgentConfigLoaderTest {
   }
 
   @Test
+  void unquotedOnAndOffAreTheWordsNotBooleans() throws Exception {
+    assertThat(parse(MINIMAL + "ec2: on\n").ec2()).isEqualTo(AgentSettings.Ec2Use.ON);
+    assertThat(parse(MINIMAL + "ec2: off\n").ec2()).isEqualTo(AgentSettings.Ec2Use.OFF);
+    assertThat(parse(MINIMAL + "ec2: auto\n").ec2()).isEqualTo(AgentSettings.Ec2Use.AUTO);
+    assertThat(parse(MINIMAL).ec2()).as("nothing probes IMDS unless asked").isEqualTo(AgentSettings.Ec2Use.OFF);
+  }
+
+  @Test
   void aMissingFileIsNamed(@TempDir Path dir) {
     assertThatThrownBy(() -> AgentConfigLoader.load(dir.resolve("agent.yaml")))
         .isInstanceOf(InvalidInputException.class)
