@@ -125,7 +125,7 @@ public final class HeartbeatReporter implements AutoCloseable {
     failed++;
     if (!failing) {
       LOG.warn("heartbeat failed target={} status={} reason=\"{}\"; retrying every interval on the next address",
-          target, status.getCode(), status.getDescription() == null ? "" : status.getDescription());
+          target, status.getCode(), dev.envoyagent.source.ControlPlaneClient.reason(status));
       failing = true;
     }
     if (channel != null) {

@@ -158,10 +158,28 @@ public final class ControlPlaneClient implements AutoCloseable {
       return;
     }
     // One line, no stack trace: an unreachable control plane is expected, and Envoy keeps serving.
-    LOG.warn("control plane stream lost target={} status={} reason=\"{}\"", target, status.getCode(),
-        status.getDescription() == null ? "" : status.getDescription());
+    LOG.warn("control plane stream lost target={} status={} reason=\"{}\"", target, status.getCode(), reason(status));
     handler.onConnection(false, target.toString());
     retry(stream, target);
+  }
+
+  /**
+   * A status for a log line. gRPC describes transport failures only as "io exception" or "ssl
+   * exception"; the cause says what happened (connection refused, the server refused our
+   * certificate, ...), so its innermost message is added.
+   */
+  public static String reason(Status status) {
+    String description = status.getDescription() == null ? "" : status.getDescription();
+    String cause = null;
+    for (Throwable t = status.getCause(); t != null && t.getCause() != t; t = t.getCause()) {
+      if (t.getMessage() != null && !t.getMessage().isBlank()) {
+        cause = t.getMessage().strip();
+      }
+    }
+    if (cause == null || description.contains(cause)) {
+      return description;
+    }
+    return (description.isEmpty() ? "" : description + ": ") + cause.replace('\n', ' ').replace('"', '\'');
   }
 
   private void retry(long stream, ListenAddress target) {

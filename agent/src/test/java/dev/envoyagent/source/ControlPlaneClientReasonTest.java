@@ -1,0 +1,33 @@
+package dev.envoyagent.source;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.grpc.Status;
+import java.io.IOException;
+import java.net.ConnectException;
+import javax.net.ssl.SSLHandshakeException;
+import org.junit.jupiter.api.Test;
+
+/** The one-line reason logged when the route stream or a heartbeat fails. */
+class ControlPlaneClientReasonTest {
+
+  @Test
+  void transportFailuresSayWhatHappened() {
+    Status ssl = Status.UNAVAILABLE.withDescription("ssl exception")
+        .withCause(new IOException("wrapped", new SSLHandshakeException("Received fatal alert: bad_certificate")));
+    assertThat(ControlPlaneClient.reason(ssl)).isEqualTo("ssl exception: Received fatal alert: bad_certificate");
+
+    Status refused = Status.UNAVAILABLE.withDescription("io exception")
+        .withCause(new ConnectException("Connection refused: /127.0.0.1:18000"));
+    assertThat(ControlPlaneClient.reason(refused)).isEqualTo("io exception: Connection refused: /127.0.0.1:18000");
+  }
+
+  @Test
+  void aDescriptionAloneIsKeptAsItIs() {
+    assertThat(ControlPlaneClient.reason(Status.UNAVAILABLE.withDescription("control plane shutting down")))
+        .isEqualTo("control plane shutting down");
+    assertThat(ControlPlaneClient.reason(Status.UNAVAILABLE)).isEmpty();
+    assertThat(ControlPlaneClient.reason(Status.UNAVAILABLE.withCause(new IOException("reset"))))
+        .isEqualTo("reset");
+  }
+}
