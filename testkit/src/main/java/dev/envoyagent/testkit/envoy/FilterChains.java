@@ -107,6 +107,8 @@ final class FilterChains {
     }
 
     /** Checks the router is last and picks up the health-check filter, if any. */
+    // Envoy still honours these deprecated fields, so the simulator reads them too.
+    @SuppressWarnings("deprecation")
     private static HttpProxy.HealthCheckFilter httpFilters(List<HttpFilter> filters) throws ConfigException {
         HttpProxy.HealthCheckFilter healthCheck = null;
         for (int i = 0; i < filters.size(); i++) {

@@ -110,6 +110,7 @@ final class HotRestart implements Closeable {
         }
     }
 
+    @SuppressWarnings("try") // the lock is held for the block; it needs no name inside it
     private void claimRegion() throws IOException, HotRestartException {
         try (FileChannel ch = FileChannel.open(sharedMemory, java.nio.file.StandardOpenOption.READ,
                 java.nio.file.StandardOpenOption.WRITE); FileLock ignored = ch.lock()) {
@@ -283,6 +284,7 @@ final class HotRestart implements Closeable {
         }
     }
 
+    @SuppressWarnings("try") // the lock is held for the block; it needs no name inside it
     void clearInitializing() {
         if (!enabled()) {
             return;

@@ -7,6 +7,8 @@ import java.nio.file.Path;
 /** A file-based config source: the only kind of xDS the simulator serves. */
 record PathSource(Path path, Path watchedDirectory) {
 
+    // Envoy still honours these deprecated fields, so the simulator reads them too.
+    @SuppressWarnings("deprecation")
     static PathSource of(ConfigSource source, String what) throws ConfigException {
         String path;
         String watched = null;

@@ -171,6 +171,8 @@ final class RouteTable {
         return result != p.getInvertMatch();
     }
 
+    // Envoy still honours these deprecated fields, so the simulator reads them too.
+    @SuppressWarnings("deprecation")
     private static boolean specifier(CompiledHeader h, String value) {
         HeaderMatcher p = h.proto();
         return switch (p.getHeaderMatchSpecifierCase()) {
@@ -201,6 +203,8 @@ final class RouteTable {
         };
     }
 
+    // Envoy still honours these deprecated fields, so the simulator reads them too.
+    @SuppressWarnings("deprecation")
     private static Matcher matcher(RouteMatch match) throws ConfigException {
         if (match.getPathSpecifierCase() == RouteMatch.PathSpecifierCase.PATHSPECIFIER_NOT_SET) {
             throw new ConfigException("Proto constraint validation failed (RouteMatchValidationError.PathSpecifier: "
