@@ -158,7 +158,8 @@ public final class AgentDaemon {
     long watchdogUsec = parseLong(System.getenv("WATCHDOG_USEC"));
     java.util.concurrent.atomic.AtomicBoolean ready = new java.util.concurrent.atomic.AtomicBoolean();
     AtomicReference<String> lastStatus = new AtomicReference<>("");
-    long periodMs = watchdogUsec > 0 ? Math.max(100, watchdogUsec / 2000) : 1000;
+    // At most 1 s apart even with a long watchdog: this task also sends READY=1 and STATUS=.
+    long periodMs = watchdogUsec > 0 ? Math.max(100, Math.min(1000, watchdogUsec / 2000)) : 1000;
     executor.scheduleWithFixedDelay(() -> {
       try {
         AgentStatus now = status.snapshot();
