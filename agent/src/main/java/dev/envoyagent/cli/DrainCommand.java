@@ -1,6 +1,5 @@
 package dev.envoyagent.cli;
 
-import dev.envoyagent.config.AgentConfigLoader;
 import dev.envoyagent.model.InvalidInputException;
 import java.io.IOException;
 import java.net.URI;
@@ -31,17 +30,12 @@ final class DrainCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws InterruptedException {
-    String address = admin;
-    if (address == null && config != null) {
-      try {
-        address = AgentConfigLoader.load(config).adminListen().toString();
-      } catch (InvalidInputException e) {
-        ValidateCommand.report(spec.commandLine().getErr(), config, e);
-        return ExitCodes.INVALID;
-      }
-    }
-    if (address == null) {
-      address = AgentConfigLoader.DEFAULT_ADMIN_LISTEN;
+    String address;
+    try {
+      address = AgentAdminAddress.resolve(admin, config);
+    } catch (InvalidInputException e) {
+      ValidateCommand.report(spec.commandLine().getErr(), config, e);
+      return ExitCodes.INVALID;
     }
     try {
       HttpResponse<String> response = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build()

@@ -2,7 +2,6 @@ package dev.envoyagent.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.envoyagent.config.AgentConfigLoader;
 import dev.envoyagent.model.InvalidInputException;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -44,17 +43,12 @@ final class StatusCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
-    String address = admin;
-    if (address == null && config != null) {
-      try {
-        address = AgentConfigLoader.load(config).adminListen().toString();
-      } catch (InvalidInputException e) {
-        ValidateCommand.report(spec.commandLine().getErr(), config, e);
-        return ExitCodes.INVALID;
-      }
-    }
-    if (address == null) {
-      address = AgentConfigLoader.DEFAULT_ADMIN_LISTEN;
+    String address;
+    try {
+      address = AgentAdminAddress.resolve(admin, config);
+    } catch (InvalidInputException e) {
+      ValidateCommand.report(spec.commandLine().getErr(), config, e);
+      return ExitCodes.INVALID;
     }
     JsonNode status;
     try {
