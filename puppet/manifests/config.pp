@@ -47,8 +47,8 @@ class envoy_agent::config {
     }
   }
 
-  if $envoy_agent::routes_file =~ NotUndef and ($envoy_agent::routes_content =~ NotUndef or $envoy_agent::routes_source =~ NotUndef) {
-    file { $envoy_agent::routes_file:
+  if $envoy_agent::routes_path =~ NotUndef and ($envoy_agent::routes_content =~ NotUndef or $envoy_agent::routes_source =~ NotUndef) {
+    file { $envoy_agent::routes_path:
       ensure       => file,
       owner        => 'root',
       group        => 'root',
@@ -83,7 +83,7 @@ class envoy_agent::config {
         'node_cluster'                 => $envoy_agent::node_cluster,
         'node_zone'                    => $envoy_agent::node_zone,
         'node_address'                 => $envoy_agent::node_address,
-        'routes_file'                  => $envoy_agent::routes_file,
+        'routes_file'                  => $envoy_agent::routes_path,
         'control_plane'                => $control_plane,
         'envoy_binary'                 => $envoy_agent::envoy_binary,
         'envoy_config_dir'             => $envoy_agent::envoy_config_dir,

@@ -21,7 +21,7 @@
 #     node_id                     => 'auto',
 #     node_cluster                => 'web',
 #     ec2                         => 'on',
-#     routes_file                 => undef,
+#     routes_file                 => false,
 #     control_plane_addresses     => ['cp-1.example.internal:18000', 'cp-2.example.internal:18000'],
 #     control_plane_tls_ca_file   => '/etc/envoy-agent/tls/ca.pem',
 #     control_plane_tls_cert_file => '/etc/envoy-agent/tls/agent.pem',
@@ -65,7 +65,7 @@
 # @param node_address
 #   `node.address`: the IP other hosts use to reach this host's local services.
 # @param routes_file
-#   `routes.file`: the static routes file to serve (`undef` to take routes from the control plane only).
+#   `routes.file`: the static routes file to serve; `false` for none (routes from the control plane only).
 # @param routes_content
 #   Content of `routes_file`, when Puppet manages that file (validated with `envoy-agent validate --routes`).
 # @param routes_source
@@ -163,6 +163,7 @@ class envoy_agent (
   String[1] $agent_group,
   Envoy_agent::Name $node_id,
   Envoy_agent::Name $node_cluster,
+  Variant[Stdlib::Unixpath, Boolean[false]] $routes_file,
   Array[Envoy_agent::Hostport] $control_plane_addresses,
   Boolean $control_plane_plaintext,
   Stdlib::Unixpath $envoy_binary,
@@ -187,7 +188,6 @@ class envoy_agent (
   Boolean $service_enable,
   Optional[Envoy_agent::Zone] $node_zone = undef,
   Optional[Stdlib::IP::Address::Nosubnet] $node_address = undef,
-  Optional[Stdlib::Unixpath] $routes_file = undef,
   Optional[String[1]] $routes_content = undef,
   Optional[Stdlib::Filesource] $routes_source = undef,
   Optional[Stdlib::Unixpath] $control_plane_tls_ca_file = undef,
@@ -209,12 +209,16 @@ class envoy_agent (
   # Cross-field rules of the agent's config loader, checked here so a bad combination fails the
   # catalog with a clear message instead of a refused agent.yaml on the host.
   $cp = !$control_plane_addresses.empty
+  $routes_path = $routes_file ? {
+    false   => undef,
+    default => $routes_file,
+  }
   $tls_given = [$control_plane_tls_ca_file, $control_plane_tls_cert_file, $control_plane_tls_key_file].any |$f| { $f =~ NotUndef }
 
-  if $routes_file =~ Undef and !$cp {
+  if $routes_path =~ Undef and !$cp {
     fail('envoy_agent: set routes_file, control_plane_addresses or both (where the routes come from)')
   }
-  if $routes_file =~ Undef and ($routes_content =~ NotUndef or $routes_source =~ NotUndef) {
+  if $routes_path =~ Undef and ($routes_content =~ NotUndef or $routes_source =~ NotUndef) {
     fail('envoy_agent: routes_content and routes_source need routes_file (the path to write them to)')
   }
   if $routes_content =~ NotUndef and $routes_source =~ NotUndef {
