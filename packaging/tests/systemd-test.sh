@@ -121,6 +121,7 @@ envoy:
   parent_shutdown_time_s: 4
   stop_timeout_s: 5
 state_dir: /var/lib/envoy-agent
+ec2: off
 admin:
   listen: 127.0.0.1:9902
 restart:
@@ -413,8 +414,14 @@ fi
 log "== purge: remove stops (drains) a running agent; purge leaves no user or files"
 cts 'systemctl start envoy-agent'
 t=$(now)
+mark=$(date +%s)
 cts 'DEBIAN_FRONTEND=noninteractive dpkg --purge envoy-agent' >"$work/purge.log" 2>&1 || { cat "$work/purge.log"; fail "dpkg --purge"; }
 purge_s=$(since "$t")
+if journal_since "$mark" | grep -q 'draining Envoy before stop' && journal_since "$mark" | grep -q 'Envoy stopped'; then
+  ok "remove: prerm stopped the running agent, which drained and stopped Envoy"
+else
+  fail "remove: no drain seen in the journal"
+fi
 leftovers=$(cts 'for p in /etc/envoy-agent /var/lib/envoy-agent /var/cache/envoy-agent /var/log/envoy-agent \
     /usr/share/envoy-agent /usr/bin/envoy-agent /lib/systemd/system/envoy-agent.service \
     /etc/systemd/system/multi-user.target.wants/envoy-agent.service; do [ -e "$p" ] && echo "$p"; done; \
