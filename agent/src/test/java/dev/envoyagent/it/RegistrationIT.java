@@ -23,8 +23,8 @@ import org.junit.jupiter.api.Test;
  * <p>Both "hosts" share one machine, so only one Envoy can bind {@code svc}'s local port. Host B's
  * Envoy routes it; host A's Envoy runs with the simulator's ENVOY_SIM_REJECT_ALL_CONFIG fault while
  * serving (not while validating): it is LIVE, so host A reports SERVING and registers its service,
- * but it binds no listener and refuses (NACKs) every snapshot. Host A's own routing is not under
- * test here; its registration is.
+ * but it takes no listener or cluster from the watched files (the agent's later updates there are
+ * refused or time out). Host A's own routing is not under test here; its registration is.
  */
 class RegistrationIT extends FleetItSupport {
 
