@@ -50,6 +50,7 @@ class RegistrationIT extends FleetItSupport {
     }
     hostA.localServices = List.of(ItAgent.httpLocalService("svc", backendA.port()));
     hostB.localServices = List.of(ItAgent.httpLocalService("svc", backendB.port()));
+    List<Integer> bothPorts = java.util.stream.Stream.of(backendA.port(), backendB.port()).sorted().toList();
     long t0 = System.nanoTime();
     hostB.start();
     hostA.start();
@@ -58,7 +59,7 @@ class RegistrationIT extends FleetItSupport {
         .failFast("an agent exited", () -> !hostA.alive() || !hostB.alive())
         .until(() -> registered(cp, "host-a") && registered(cp, "host-b"));
     await().atMost(AgentHarness.scaled(30)).pollInterval(POLL)
-        .until(() -> clusterPorts(hostB, "svc").equals(List.of(backendA.port(), backendB.port())));
+        .until(() -> clusterPorts(hostB, "svc").equals(bothPorts));
     LOG.info("both backends registered and in host B's Envoy {} ms after the agents started", msSince(t0));
     Map<String, Integer> both = spread(svcPort, 20);
     LOG.info("host B's listener, both registered: {}", both);
@@ -91,7 +92,7 @@ class RegistrationIT extends FleetItSupport {
     backendA.healthStatus(200);
     long up = System.nanoTime();
     await().atMost(AgentHarness.scaled(20)).pollInterval(FAST_POLL)
-        .until(() -> clusterPorts(hostB, "svc").equals(List.of(backendA.port(), backendB.port())));
+        .until(() -> clusterPorts(hostB, "svc").equals(bothPorts));
     long backMs = msSince(up);
     Map<String, Integer> again = spread(svcPort, 20);
     LOG.info("A's /health answers 200 again: back in host B's Envoy after {} ms ({} heartbeat intervals); "
