@@ -33,47 +33,51 @@
 #   }
 #
 # @param package_name
-#   The agent's package.
+#   The agent's package. Default: `envoy-agent`.
 # @param package_ensure
-#   `installed`, `latest` or a pinned version (e.g. `0.1.0-1`).
+#   `installed`, `latest` or a pinned version (e.g. `0.1.0-1`). Default: `installed`.
 # @param manage_package
-#   Whether to manage the agent's package at all.
+#   Whether to manage the agent's package at all. Default: `true`.
 # @param manage_envoy_package
-#   Whether to install the Envoy package too (off by default: Envoy often comes from elsewhere).
+#   Whether to install the Envoy package too (off by default: Envoy often comes from elsewhere). Default: `false`.
 # @param envoy_package_name
-#   Envoy's package, with `manage_envoy_package`.
+#   Envoy's package, with `manage_envoy_package`. Default: `envoy`.
 # @param envoy_package_ensure
-#   `installed`, `latest` or a pinned version of Envoy's package.
+#   `installed`, `latest` or a pinned version of Envoy's package. Default: `installed`.
 # @param config_dir
-#   The agent's configuration directory.
+#   The agent's configuration directory. Default: `/etc/envoy-agent`.
 # @param config_file
-#   The agent's configuration file; the unit reads `/etc/envoy-agent/agent.yaml`.
+#   The agent's configuration file; the unit reads `/etc/envoy-agent/agent.yaml`. Default: `/etc/envoy-agent/agent.yaml`.
 # @param validate_config
 #   Check every agent.yaml and routes file with `envoy-agent validate` before it replaces the
 #   current one (a bad file never reaches the agent). Needs the agent installed on the host: turn
-#   it off only with `manage_package => false` on a host without the package.
+#   it off only with `manage_package => false` on a host without the package. Default: `true`.
 # @param agent_binary
-#   The agent's CLI, used for validation.
+#   The agent's CLI, used for validation. Default: `/usr/bin/envoy-agent`.
 # @param agent_group
-#   The group the agent runs as; owns the TLS directory and private key.
+#   The group the agent runs as; owns the TLS directory and private key. Default: `envoy-agent`.
 # @param node_id
 #   `node.id`: this host's unique name; `auto` takes the EC2 instance id (needs `ec2` `auto` or `on`).
+#   Default: `%{facts.networking.hostname}`.
 # @param node_cluster
-#   `node.cluster`: the group of hosts this one belongs to.
+#   `node.cluster`: the group of hosts this one belongs to. Default: `default`.
 # @param node_zone
 #   `node.zone`: the availability zone, Envoy's node locality (with EC2, empty means the instance's).
 # @param node_address
 #   `node.address`: the IP other hosts use to reach this host's local services.
 # @param routes_file
 #   `routes.file`: the static routes file to serve; `false` for none (routes from the control plane only).
+#   Default: `/etc/envoy-agent/routes.yaml`.
 # @param routes_content
 #   Content of `routes_file`, when Puppet manages that file (validated with `envoy-agent validate --routes`).
 # @param routes_source
 #   Source of `routes_file`, instead of `routes_content`.
 # @param control_plane_addresses
 #   `routes.control_plane.addresses`: control-plane `host:port`s, tried in turn. Empty: no control plane.
+#   Default: `[]`.
 # @param control_plane_plaintext
 #   `routes.control_plane.plaintext`: connect without TLS (must be explicit; excludes the TLS files).
+#   Default: `false`.
 # @param control_plane_tls_ca_file
 #   `routes.control_plane.tls.ca_file`: the CA that signed the control plane's certificate (PEM).
 #   Required with a control plane unless `control_plane_plaintext`.
@@ -92,21 +96,22 @@
 # @param control_plane_connect_timeout_ms
 #   `routes.control_plane.connect_timeout_ms` (agent default 5000).
 # @param envoy_binary
-#   `envoy.binary`: Envoy's executable.
+#   `envoy.binary`: Envoy's executable. Default: `/usr/bin/envoy`.
 # @param envoy_config_dir
 #   `envoy.config_dir`: where the bootstrap and watched files go (agent default `<state_dir>/envoy`).
 # @param envoy_admin_port
-#   `envoy.admin_port`: Envoy's admin port on 127.0.0.1.
+#   `envoy.admin_port`: Envoy's admin port on 127.0.0.1. Default: `9901`.
 # @param envoy_base_id
-#   `envoy.base_id`: Envoy's `--base-id`, unique per Envoy on a host (a change is a cold restart).
+#   `envoy.base_id`: Envoy's `--base-id`, unique per Envoy on a host (a change is a cold restart). Default: `0`.
 # @param envoy_drain_time_s
 #   `envoy.drain_time_s`: Envoy's `--drain-time-s`. The unit's `TimeoutStopSec` (90 s) must cover
-#   it plus `envoy_stop_timeout_s`.
+#   it plus `envoy_stop_timeout_s`. Default: `60`.
 # @param envoy_parent_shutdown_time_s
 #   `envoy.parent_shutdown_time_s`: Envoy's `--parent-shutdown-time-s`; greater than the drain time.
+#   Default: `90`.
 # @param envoy_delivery
 #   `envoy.delivery`: `files` (watched files, no restart for route or endpoint changes) or
-#   `restart` (every change is a hot restart).
+#   `restart` (every change is a hot restart). Default: `files`.
 # @param envoy_concurrency
 #   `envoy.concurrency`: Envoy's `--concurrency` (agent default 2).
 # @param envoy_ready_timeout_s
@@ -114,41 +119,42 @@
 # @param envoy_stop_timeout_s
 #   `envoy.stop_timeout_s`: after the drain, how long Envoy gets to exit before SIGKILL (agent default 10).
 # @param state_dir
-#   `state_dir`: the agent's state. The unit only lets it write under `/var/lib/envoy-agent`.
+#   `state_dir`: the agent's state. The unit only lets it write under `/var/lib/envoy-agent`. Default: `/var/lib/envoy-agent`.
 # @param admin_listen
 #   `admin.listen`: the agent's admin listener (`host:port` or `[v6]:port`); its port must differ
-#   from `envoy_admin_port`.
+#   from `envoy_admin_port`. Default: `127.0.0.1:9902`.
 # @param admin_allow_remote
-#   `admin.allow_remote`: required for a non-loopback `admin_listen`.
+#   `admin.allow_remote`: required for a non-loopback `admin_listen`. Default: `false`.
 # @param history_keep
 #   `history.keep`: applied snapshots kept in the state directory (agent default 10).
 # @param restart_min_interval_ms
 #   `restart.min_interval_ms`: minimum time between two Envoy hot restarts (the restart rate limit).
+#   Default: `5000`.
 # @param restart_debounce_ms
-#   `restart.debounce_ms`: changes closer together than this are applied as one.
+#   `restart.debounce_ms`: changes closer together than this are applied as one. Default: `500`.
 # @param heartbeat_interval_ms
-#   `heartbeat.interval_ms`: heartbeat period to the control plane.
+#   `heartbeat.interval_ms`: heartbeat period to the control plane. Default: `10000`.
 # @param heartbeat_timeout_ms
-#   `heartbeat.timeout_ms`: deadline of one heartbeat; less than the interval.
+#   `heartbeat.timeout_ms`: deadline of one heartbeat; less than the interval. Default: `3000`.
 # @param local_services
 #   `local_services`: services this host serves, checked locally; name => port, check, interval_ms,
-#   timeout_ms, rise, fall (see Envoy_agent::Localservice). Written sorted by name.
+#   timeout_ms, rise, fall (see Envoy_agent::Localservice). Written sorted by name. Default: `{}`.
 # @param logging_format
-#   `logging.format`: `text` or `json`.
+#   `logging.format`: `text` or `json`. Default: `text`.
 # @param metrics_statsd
 #   `metrics.statsd`: `host:port` of a statsd daemon to push metrics to.
 # @param metrics_statsd_interval_ms
 #   `metrics.statsd_interval_ms` (agent default 10000).
 # @param ec2
-#   `ec2`: `auto` (use EC2 instance metadata when it answers), `on` (required) or `off`.
+#   `ec2`: `auto` (use EC2 instance metadata when it answers), `on` (required) or `off`. Default: `auto`.
 # @param manage_service
-#   Whether to manage the service (and so whether configuration changes reload it).
+#   Whether to manage the service (and so whether configuration changes reload it). Default: `true`.
 # @param service_name
-#   The agent's systemd unit.
+#   The agent's systemd unit. Default: `envoy-agent`.
 # @param service_ensure
-#   `running` or `stopped`.
+#   `running` or `stopped`. Default: `running`.
 # @param service_enable
-#   Whether the service starts at boot.
+#   Whether the service starts at boot. Default: `true`.
 class envoy_agent (
   String[1] $package_name,
   Envoy_agent::Packageensure $package_ensure,
