@@ -58,7 +58,7 @@ final class RouteFeed implements StatusBoard.Listener {
   void start() throws IOException {
     new VersionHistory(settings.historyDir(), settings.historyKeep()).latest().ifPresent(last -> {
       LOG.info("starting from the last applied routes version={}", last.getVersion());
-      supervisor.submit(last);
+      supervisor.submitKnownGood(last);
     });
     feed.execute(this::startSources);
   }

@@ -80,6 +80,7 @@ public final class Supervisor {
   private String binaryChangeSeen;
   private LaunchPlan applied;
   private RouteSnapshot desired;
+  private RouteSnapshot knownGood;
   private long desiredFirstNanos;
   private long desiredLastNanos;
   private String refusedDigest;
@@ -119,6 +120,24 @@ public final class Supervisor {
       }
       desired = snapshot;
       desiredLastNanos = now;
+    });
+  }
+
+  /**
+   * The last applied snapshot, read back from the history with its checksum, to serve at once when
+   * no Envoy is running (e.g. the control plane is down): it was validated when it was applied, so
+   * it starts without waiting for the debounce or another validation. A newer snapshot that arrives
+   * before the next tick still wins.
+   */
+  void submitKnownGood(RouteSnapshot snapshot) {
+    loop.execute(() -> {
+      long longAgo = nanoTime.getAsLong() - Duration.ofHours(1).toNanos();
+      if (desired == null) {
+        desired = snapshot;
+        knownGood = snapshot;
+        desiredFirstNanos = longAgo;
+        desiredLastNanos = longAgo;
+      }
     });
   }
 
@@ -302,7 +321,12 @@ public final class Supervisor {
       return;
     }
     if (epochs.isEmpty()) {
-      if (validate(plan, digest)) {
+      boolean lastKnownGood = plan.snapshot().equals(knownGood);
+      if (lastKnownGood) {
+        LOG.info("starting Envoy from the last known good routes version={} (validated when first applied)",
+            plan.snapshot().getVersion());
+      }
+      if (lastKnownGood || validate(plan, digest)) {
         desired = null;
         launch(plan, 0, now);
       }
@@ -412,8 +436,10 @@ public final class Supervisor {
   }
 
   private void launch(LaunchPlan plan, int epoch, long now) {
-    String hotRestartVersion = processes.hotRestartVersion(settings.envoy().binary(), Duration.ofSeconds(30))
-        .orElse("");
+    // Epoch 0 has no parent to be compatible with: its hot-restart version is read from its own
+    // /server_info once it is LIVE, instead of running the binary once more before it starts.
+    String hotRestartVersion = epoch == 0 ? ""
+        : processes.hotRestartVersion(settings.envoy().binary(), Duration.ofSeconds(30)).orElse("");
     try {
       new ConfigWriter(settings.envoy().configDir()).write(plan.files());
       EnvoyProcess child = processes.launch(LaunchPlan.command(settings, epoch), envoyLog(), plan.launchDigest(),
@@ -445,7 +471,7 @@ public final class Supervisor {
     try {
       EnvoyAdmin.ServerInfo info = admin().serverInfo();
       if (info.restartEpoch() == child.epoch() && info.live()) {
-        newEpochLive(now);
+        newEpochLive(now, info);
         return;
       }
     } catch (IOException e) {
@@ -460,8 +486,14 @@ public final class Supervisor {
     }
   }
 
-  private void newEpochLive(long now) {
+  private void newEpochLive(long now, EnvoyAdmin.ServerInfo info) {
     EnvoyProcess child = attempt.child();
+    if (child.hotRestartVersion().isEmpty() && !info.hotRestartVersion().isEmpty()) {
+      EnvoyProcess known = new EnvoyProcess(child.epoch(), child.pid(), child.startTicks(), child.launchDigest(),
+          info.hotRestartVersion(), child.baseId(), child.concurrency(), child.launchedAtMs());
+      epochs.set(epochs.indexOf(child), known);
+      saveTable();
+    }
     LOG.info("Envoy LIVE epoch={} pid={} version={} live_epochs={}", child.epoch(), child.pid(),
         attempt.plan().snapshot().getVersion(), epochNumbers());
     if (phase == Phase.HOT_RESTARTING) {
