@@ -164,22 +164,22 @@ public final class ControlPlaneClient implements AutoCloseable {
   }
 
   /**
-   * A status for a log line. gRPC describes transport failures only as "io exception" or "ssl
-   * exception"; the cause says what happened (connection refused, the server refused our
-   * certificate, ...), so its innermost message is added.
+   * A status for one log line. gRPC describes transport failures only as "io exception" or "ssl
+   * exception" (Netty adds its channel pipeline on a second line); the cause says what happened
+   * (connection refused, a certificate refused, ...), so the description's first line and the
+   * innermost cause's message are given, on one line.
    */
   public static String reason(Status status) {
-    String description = status.getDescription() == null ? "" : status.getDescription();
+    String description = status.getDescription() == null ? "" : status.getDescription().strip().split("\n", 2)[0];
     String cause = null;
     for (Throwable t = status.getCause(); t != null && t.getCause() != t; t = t.getCause()) {
       if (t.getMessage() != null && !t.getMessage().isBlank()) {
         cause = t.getMessage().strip();
       }
     }
-    if (cause == null || description.contains(cause)) {
-      return description;
-    }
-    return (description.isEmpty() ? "" : description + ": ") + cause.replace('\n', ' ').replace('"', '\'');
+    String reason = cause == null || description.contains(cause) ? description
+        : description.isEmpty() ? cause : description + ": " + cause;
+    return reason.replaceAll("\\s+", " ").replace('"', '\'');
   }
 
   private void retry(long stream, ListenAddress target) {

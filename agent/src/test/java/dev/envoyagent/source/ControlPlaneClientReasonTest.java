@@ -23,6 +23,14 @@ class ControlPlaneClientReasonTest {
   }
 
   @Test
+  void oneLineOnly() {
+    Status pipeline = Status.UNAVAILABLE.withDescription("io exception\nChannel Pipeline: [SslHandler#0]")
+        .withCause(new IOException("x", new IOException("unable to find valid certification path\nto \"target\"")));
+    assertThat(ControlPlaneClient.reason(pipeline))
+        .isEqualTo("io exception: unable to find valid certification path to 'target'");
+  }
+
+  @Test
   void aDescriptionAloneIsKeptAsItIs() {
     assertThat(ControlPlaneClient.reason(Status.UNAVAILABLE.withDescription("control plane shutting down")))
         .isEqualTo("control plane shutting down");
