@@ -13,7 +13,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Issue #5, mutual TLS against the control plane as a process, with certificates made at test time:
  * an agent with a client certificate of the fleet CA gets routes and serves them; an agent whose
- * client certificate comes from another CA gets nothing, and says why in one log line.
+ * client certificate comes from another CA gets nothing, and says why in one log line; so does an
+ * agent that does not trust the control plane's certificate.
  */
 class ControlPlaneTlsIT extends FleetItSupport {
 
@@ -25,9 +26,11 @@ class ControlPlaneTlsIT extends FleetItSupport {
     ItPki.Issued fleetCa = ItPki.ca("fleet-ca");
     ItPki.Issued otherCa = ItPki.ca("other-ca");
     Path caPem = ItPki.writeCert(pki.resolve("fleet-ca.pem"), fleetCa.cert());
+    Path otherCaPem = ItPki.writeCert(pki.resolve("other-ca.pem"), otherCa.cert());
     ItPki.Files2 server = ItPki.write(pki, "control-plane", ItPki.leaf(fleetCa, "control-plane"));
     ItPki.Files2 good = ItPki.write(pki, "good-agent", ItPki.leaf(fleetCa, "good-agent"));
     ItPki.Files2 bad = ItPki.write(pki, "bad-agent", ItPki.leaf(otherCa, "bad-agent"));
+    ItPki.Files2 untrusting = ItPki.write(pki, "untrusting-agent", ItPki.leaf(fleetCa, "untrusting-agent"));
 
     HttpBackend a = closeLater(HttpBackend.start("a"));
     ItControlPlane cp = closeLater(ItControlPlane.process(dir, 500, "--tls-cert", server.cert().toString(),
@@ -43,8 +46,12 @@ class ControlPlaneTlsIT extends FleetItSupport {
     ItAgent badAgent = closeLater(ItAgent.create(dir, "bad-host"));
     badAgent.controlPlaneAddresses = List.of(cp.address());
     badAgent.tls = tlsYaml(caPem, bad);
+    ItAgent untrustingAgent = closeLater(ItAgent.create(dir, "untrusting-host"));
+    untrustingAgent.controlPlaneAddresses = List.of(cp.address());
+    untrustingAgent.tls = tlsYaml(otherCaPem, untrusting);
     goodAgent.start();
     badAgent.start();
+    untrustingAgent.start();
 
     awaitApplied(goodAgent, "1.", 60);
     assertThat(spread(webPort, 10)).containsExactly(Map.entry("a", 10));
@@ -58,7 +65,7 @@ class ControlPlaneTlsIT extends FleetItSupport {
     String line = badAgent.log().lines().filter(l -> l.contains("control plane stream lost")).findFirst().orElseThrow();
     LOG.info("agent with a certificate from another CA logs: {}", line);
     assertThat(line).contains("target=" + cp.address()).contains("status=UNAVAILABLE")
-        .containsPattern("reason=\"ssl exception: .*(?i)certificate");
+        .containsPattern("reason=\"ssl exception: [^\"]*(?i)certificate[^\"]*\"$");
     assertThat(badAgent.log()).doesNotContain("control plane connected");
     assertThat(badAgent.appliedVersion()).isEmpty();
     assertThat(badAgent.envoyProcesses()).isEmpty();
@@ -66,6 +73,17 @@ class ControlPlaneTlsIT extends FleetItSupport {
     assertThat(cp.host("bad-host").isMissingNode()).as("the control plane never heard of the refused host").isTrue();
     // No stack traces for an expected failure (docs/observability.md).
     assertThat(badAgent.log()).doesNotContain("\tat ");
+
+    // The agent that trusts another CA refuses the control plane's certificate itself.
+    await().atMost(AgentHarness.scaled(20)).pollInterval(POLL)
+        .until(() -> untrustingAgent.log().contains("control plane stream lost"));
+    String untrustingLine = untrustingAgent.log().lines().filter(l -> l.contains("control plane stream lost"))
+        .findFirst().orElseThrow();
+    LOG.info("agent that does not trust the control plane's certificate logs: {}", untrustingLine);
+    assertThat(untrustingLine).contains("status=UNAVAILABLE")
+        .containsPattern("reason=\"\\w+ exception: [^\"]*(?i)certif[^\"]*\"$");
+    assertThat(untrustingAgent.appliedVersion()).isEmpty();
+    assertThat(untrustingAgent.log()).doesNotContain("control plane connected").doesNotContain("\tat ");
   }
 
   private static String tlsYaml(Path ca, ItPki.Files2 client) {
