@@ -415,7 +415,10 @@ public final class Supervisor {
       return hotRestartFailures + " hot restarts in a row failed";
     }
     Optional<String> binaryVersion = processes.hotRestartVersion(envoy.binary(), Duration.ofSeconds(30));
-    if (binaryVersion.isPresent() && !binaryVersion.get().equals(serving.hotRestartVersion())) {
+    // An unknown version (an Envoy that did not report one) is not a reason: a mismatch still shows
+    // as failed hot restarts, which end in a cold restart.
+    if (binaryVersion.isPresent() && !serving.hotRestartVersion().isEmpty()
+        && !binaryVersion.get().equals(serving.hotRestartVersion())) {
       return "hot-restart version changes from " + serving.hotRestartVersion() + " to " + binaryVersion.get();
     }
     return null;
