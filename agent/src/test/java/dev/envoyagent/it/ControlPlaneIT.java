@@ -151,19 +151,20 @@ class ControlPlaneIT extends FleetItSupport {
         .until(() -> get(webPort, "/").ok());
     long servedMs = msSince(t0);
     await().atMost(AgentHarness.scaled(10)).pollInterval(POLL).until(() -> agent.serving(v1));
-    String phases = String.format("agent JVM up (first log line) %d ms, LKG read %d ms, validate+start Envoy "
-            + "until 'started Envoy' %d ms, 'Envoy LIVE' %d ms, first request through the listener %d ms",
+    String phases = String.format("agent JVM up (first log line) %d ms, LKG read %d ms, "
+            + "'started Envoy' %d ms, 'Envoy LIVE' %d ms, first request through the listener %d ms",
         agent.loggedAtMs("envoy-agent starting"), agent.loggedAtMs("starting from the last applied routes"),
         agent.loggedAtMs("started Envoy epoch=0"), agent.loggedAtMs("Envoy LIVE epoch=0"), servedMs);
     LOG.info("last known good with the control plane down: {}", phases);
     assertThat(get(webPort, "/").body()).isEqualTo("a");
     assertThat(agent.log()).contains("starting from the last applied routes version=" + v1);
     assertThat(agent.status().path("controlPlaneConnected").asBoolean()).isFalse();
-    // Issue #5 asks for 2 s; this does NOT meet it here. The time is three JVM starts in a row: the agent
-    // (~1-1.7 s), the simulator's `--mode validate` run on the last-known-good config before the first
-    // start (~1.2-5 s under load), and the simulator itself until its listener accepts (~2.3-3 s).
-    // Measured 6.5-9.9 s on the shared 2-core machine (load average 5-14); the bound is that with margin,
-    // a guard against regressions, not the target. The log line above shows where the time went.
-    assertThat(servedMs).as(phases).isLessThan(AgentHarness.scaled(15).toMillis());
+    // Issue #5 asks for 2 s; this does not meet it here. Since the supervisor starts the last known good
+    // without debounce or a second validation, the time is: the agent's JVM (~0.9 s), rendering the
+    // snapshot in that cold JVM until Envoy is spawned (~1 s), and the simulator's own JVM start until its
+    // listener accepts (~1.4 s): 3.4 s measured on the shared 2-core machine (6.5-9.9 s before, when a
+    // `--mode validate` run preceded the start). The bound is that with margin for load, a guard against
+    // regressions, not the target. The log line above shows where the time went.
+    assertThat(servedMs).as(phases).isLessThan(AgentHarness.scaled(8).toMillis());
   }
 }
