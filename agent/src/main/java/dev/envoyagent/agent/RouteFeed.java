@@ -74,11 +74,13 @@ final class RouteFeed implements StatusBoard.Listener {
         fromControlPlane = null;
       }
       fromFile = null;
-      startFileSource();
+      startFileSource(); // reads the file and submits when it is good
       if (controlPlaneChanged) {
         startControlPlane();
       }
-      submitMerged();
+      if (file == null) {
+        submitMerged(); // no routes file (any more): what the control plane sent, alone
+      }
     });
   }
 
@@ -193,10 +195,10 @@ final class RouteFeed implements StatusBoard.Listener {
   }
 
   @Override
-  public void refused(String version, String why) {
+  public void refused(String version, List<String> reasons) {
     feed.execute(() -> {
       if (fromControlPlane != null && controlPlane != null && version.equals(pendingVersion)) {
-        controlPlane.nack(fromControlPlane.getNonce(), List.of(why));
+        controlPlane.nack(fromControlPlane.getNonce(), reasons);
       }
     });
   }

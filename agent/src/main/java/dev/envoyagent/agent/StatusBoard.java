@@ -37,7 +37,8 @@ public final class StatusBoard {
   public interface Listener {
     void applied(String version);
 
-    void refused(String version, String why);
+    /** {@code reasons}: every problem, one {@code path: reason} each when known. */
+    void refused(String version, List<String> reasons);
   }
 
   private final Path file;
@@ -80,6 +81,16 @@ public final class StatusBoard {
     this.clockMs = clockMs;
     this.metrics = metrics;
     this.startedAtMs = clockMs.getAsLong();
+    for (String counter : List.of("received", "applied", "rejected", "source_refused")) {
+      metrics.counter("snapshots", counter);
+    }
+    for (String reason : List.of("hot", "cold_base_id", "cold_concurrency", "cold_hot_restart_version",
+        "cold_stuck_hot_restart", "cold_other")) {
+      metrics.counter("supervisor", "restarts." + reason);
+    }
+    metrics.counter("supervisor", "failed_restarts");
+    metrics.counter("envoy", "crashes");
+    metrics.counter("control_plane", "disconnects");
     metrics.gauge("envoy", "live_epochs", () -> snapshot().epochs().size());
     metrics.gauge("control_plane", "connected", () -> controlPlaneConnected ? 1 : 0);
     metrics.gauge("snapshots", "apply_lag_seconds", this::applyLagSeconds);
@@ -207,14 +218,19 @@ public final class StatusBoard {
   }
 
   void rejected(String version, String why) {
+    rejected(version, why, List.of(why));
+  }
+
+  /** A version refused for several reasons; the summary goes to status, every reason to listeners. */
+  void rejected(String version, String summary, List<String> reasons) {
     synchronized (this) {
       metrics.counter("snapshots", "rejected").inc();
       rejectedCount++;
       lastRejected = version;
       receivedAtMs.remove(version);
-      error("version " + version + " refused: " + why);
+      error("version " + version + " refused: " + summary);
     }
-    listeners.forEach(l -> l.refused(version, why));
+    listeners.forEach(l -> l.refused(version, reasons));
   }
 
   /** The routes source (file or stream) holds something that cannot be used; cleared by the next good one. */

@@ -365,7 +365,8 @@ public final class Supervisor {
     } catch (InvalidInputException e) {
       LOG.warn("snapshot refused version={} problems={}", snapshot.getVersion(), e.problems().size());
       e.problems().forEach(p -> LOG.warn("snapshot refused version={} problem=\"{}\"", snapshot.getVersion(), p));
-      status.rejected(snapshot.getVersion(), e.getMessage());
+      status.rejected(snapshot.getVersion(), e.getMessage(),
+          e.problems().stream().map(dev.envoyagent.model.Problem::toString).toList());
       return Optional.empty();
     }
   }
