@@ -83,7 +83,8 @@ public final class AgentDaemon {
     Reporting reporting = new Reporting(settings, status, new HttpEnvoyAdmin(settings.envoy().adminPort(),
         Duration.ofSeconds(2)), reportLoop, identity.instance());
     reporting.start();
-    Optional<TerminationWatcher> termination = ec2.map(metadata -> new TerminationWatcher(metadata,
+    Optional<TerminationWatcher> termination = ec2.map(metadata -> new TerminationWatcher(
+        new CountedEc2Metadata(metadata, metrics),
         TerminationWatcher.Settings.defaults(), Clock.systemUTC(), new SecureRandom()::nextDouble,
         notice -> reportLoop.execute(() -> reporting.drain("EC2 " + notice.kind() + " notice, deadline "
             + notice.deadline()))));

@@ -290,13 +290,17 @@ final class ItAgent implements AutoCloseable {
   }
 
   @Override
-  public void close() throws Exception {
+  public void close() throws IOException {
     for (Process p : processes) {
       p.destroyForcibly();
     }
     ItProcesses.killAll(dir);
-    for (Process p : processes) {
-      p.waitFor(5, TimeUnit.SECONDS);
+    try {
+      for (Process p : processes) {
+        p.waitFor(5, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 }

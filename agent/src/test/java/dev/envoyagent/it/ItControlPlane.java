@@ -149,14 +149,18 @@ final class ItControlPlane implements AutoCloseable {
   }
 
   @Override
-  public void close() throws Exception {
+  public void close() throws IOException {
     if (server != null) {
       server.close();
       server = null;
     }
     if (process != null) {
       process.destroyForcibly();
-      process.waitFor(10, TimeUnit.SECONDS);
+      try {
+        process.waitFor(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
     ItProcesses.killAll(dir);
   }

@@ -106,16 +106,21 @@ final class ItProcesses {
   }
 
   /** SIGKILLs every process of {@code dir} until none is left. */
-  static void killAll(Path dir) throws Exception {
+  static void killAll(Path dir) throws IOException {
     for (int round = 0; round < 50; round++) {
       List<Long> left = under(dir);
       if (left.isEmpty()) {
         return;
       }
-      for (long pid : left) {
-        kill("KILL", pid);
+      try {
+        for (long pid : left) {
+          kill("KILL", pid);
+        }
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted while killing the processes of " + dir, e);
       }
-      Thread.sleep(100);
     }
     throw new IllegalStateException("processes of " + dir + " survive SIGKILL: " + under(dir));
   }
