@@ -71,8 +71,8 @@ cts() { ct sh -c "$1"; }
 # Waits until the shell condition $2 holds inside the container; $1 is the timeout in seconds.
 wait_for() {
   local timeout end
-  timeout=$(awk -v t="$1" -v s="$scale" 'BEGIN { print t * s }')
-  end=$(awk -v n="$(now)" -v t="$timeout" 'BEGIN { print n + t }')
+  timeout=$(awk -v t="$1" -v s="$scale" 'BEGIN { printf "%.3f", t * s }')
+  end=$(awk -v n="$(now)" -v t="$timeout" 'BEGIN { printf "%.3f", n + t }')
   while ! cts "$2" >/dev/null 2>&1; do
     if awk -v n="$(now)" -v e="$end" 'BEGIN { exit !(n > e) }'; then
       return 1

@@ -76,8 +76,8 @@ ct() { nsenter -t "$leader" -m -u -i -n -p -C -- "$@"; }
 cts() { ct sh -c "$1"; }
 wait_for() {
   local timeout end
-  timeout=$(awk -v t="$1" -v s="$scale" 'BEGIN { print t * s }')
-  end=$(awk -v n="$(now)" -v t="$timeout" 'BEGIN { print n + t }')
+  timeout=$(awk -v t="$1" -v s="$scale" 'BEGIN { printf "%.3f", t * s }')
+  end=$(awk -v n="$(now)" -v t="$timeout" 'BEGIN { printf "%.3f", n + t }')
   while ! cts "$2" >/dev/null 2>&1; do
     if awk -v n="$(now)" -v e="$end" 'BEGIN { exit !(n > e) }'; then
       return 1
