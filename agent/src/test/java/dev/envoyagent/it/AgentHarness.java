@@ -21,7 +21,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * One agent under test, as a real process: its own directory (agent.yaml, routes file, state_dir,
@@ -208,8 +207,7 @@ final class AgentHarness implements AutoCloseable {
   }
 
   static void kill(String signal, long pid) throws IOException, InterruptedException {
-    new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).redirectErrorStream(true).start()
-        .waitFor(10, TimeUnit.SECONDS);
+    ItProcesses.kill(signal, pid);
   }
 
   String agentLog() {
@@ -267,37 +265,12 @@ final class AgentHarness implements AutoCloseable {
   /** Serving Envoy processes of this test on the host (validate runs excluded), from /proc. */
   List<Long> envoyProcesses() {
     String bootstrap = stateDir.resolve("envoy").resolve("bootstrap.json").toString();
-    return processesMatching(cmd -> cmd.contains(bootstrap) && cmd.contains("--restart-epoch"));
+    return ItProcesses.matching(cmd -> cmd.contains(bootstrap) && cmd.contains("--restart-epoch"));
   }
 
   /** Every process whose command line mentions this test's directory (agent, Envoy, validate runs). */
   List<Long> allProcesses() {
-    return processesMatching(cmd -> cmd.contains(dir.toString()));
-  }
-
-  private static List<Long> processesMatching(java.util.function.Predicate<String> test) {
-    List<Long> pids = new ArrayList<>();
-    try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
-      for (Path p : (Iterable<Path>) procs::iterator) {
-        String name = p.getFileName().toString();
-        if (!name.chars().allMatch(Character::isDigit)) {
-          continue;
-        }
-        try {
-          String cmd = new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8).replace('\0', ' ');
-          String stat = Files.readString(p.resolve("stat"));
-          boolean zombie = stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
-          if (!zombie && test.test(cmd)) {
-            pids.add(Long.parseLong(name));
-          }
-        } catch (IOException | RuntimeException e) {
-          // the process ended while we looked
-        }
-      }
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
-    return pids;
+    return ItProcesses.matching(cmd -> cmd.contains(dir.toString()));
   }
 
   /** Kills the agent(s) and every process of this test, Envoy included; waits until none is left. */
