@@ -19,12 +19,12 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Everything needed to put one snapshot into Envoy: the files for the live config directory, the
- * same config rendered into a candidate directory for validation, and the digest of what Envoy
- * reads only at start (bootstrap, flags, binary): when it differs from the running epoch's, a
- * restart is needed; otherwise writing the watched files is enough.
+ * Everything needed to put one snapshot into Envoy: the files for the live config directory and
+ * the digest of what Envoy reads only at start (bootstrap, flags, binary): when it differs from the
+ * running epoch's, a restart is needed; otherwise writing the watched files is enough. The same
+ * config for a candidate directory, which only a restart validates, is rendered on demand.
  */
-record LaunchPlan(RouteSnapshot snapshot, RenderedConfig config, RenderedFiles files, RenderedFiles candidate,
+record LaunchPlan(RouteSnapshot snapshot, RenderSettings renderSettings, RenderedConfig config, RenderedFiles files,
     String launchDigest) {
 
   static final String CANDIDATE_DIR = "candidate";
@@ -33,9 +33,19 @@ record LaunchPlan(RouteSnapshot snapshot, RenderedConfig config, RenderedFiles f
     RenderSettings live = RenderSettings.from(settings);
     RenderedConfig config = EnvoyConfigRenderer.render(snapshot, live);
     RenderedFiles files = config.toFiles();
-    RenderedFiles candidate = EnvoyConfigRenderer.render(snapshot, live.withConfigDir(candidateDir(settings)))
-        .toFiles();
-    return new LaunchPlan(snapshot, config, files, candidate, launchDigest(files, command(settings, 0)));
+    return new LaunchPlan(snapshot, live, config, files, launchDigest(files, command(settings, 0)));
+  }
+
+  /**
+   * This config rendered for {@code dir}, for Envoy to validate before a restart. Rendered only
+   * then: most updates just write watched files, and the last known good starts without it.
+   */
+  RenderedFiles candidate(Path dir) {
+    try {
+      return EnvoyConfigRenderer.render(snapshot, renderSettings.withConfigDir(dir)).toFiles();
+    } catch (InvalidInputException e) {
+      throw new IllegalStateException("snapshot " + snapshot.getVersion() + " rendered once but not for " + dir, e);
+    }
   }
 
   static Path candidateDir(AgentSettings settings) {

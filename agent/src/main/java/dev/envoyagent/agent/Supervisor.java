@@ -126,8 +126,8 @@ public final class Supervisor {
   /**
    * The last applied snapshot, read back from the history with its checksum, to serve at once when
    * no Envoy is running (e.g. the control plane is down): it was validated when it was applied, so
-   * it starts without waiting for the debounce or another validation. A newer snapshot that arrives
-   * before the next tick still wins.
+   * it starts without waiting for the debounce, another validation or the next tick. A newer
+   * snapshot submitted before it is not replaced.
    */
   void submitKnownGood(RouteSnapshot snapshot) {
     loop.execute(() -> {
@@ -137,6 +137,7 @@ public final class Supervisor {
         knownGood = snapshot;
         desiredFirstNanos = longAgo;
         desiredLastNanos = longAgo;
+        safeTick();
       }
     });
   }
@@ -375,7 +376,7 @@ public final class Supervisor {
   private boolean validate(LaunchPlan plan, String digest) {
     Path candidateDir = LaunchPlan.candidateDir(settings);
     try {
-      new ConfigWriter(candidateDir).write(plan.candidate());
+      new ConfigWriter(candidateDir).write(plan.candidate(candidateDir));
     } catch (IOException e) {
       LOG.warn("cannot write candidate config dir={} reason={}", candidateDir, e.toString());
       status.error("cannot write candidate config: " + e.getMessage());

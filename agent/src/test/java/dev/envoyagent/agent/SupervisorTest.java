@@ -122,6 +122,28 @@ class SupervisorTest {
     assertThat(processes.newest().epoch()).isEqualTo(1);
   }
 
+  @Test
+  void theLastKnownGoodStartsEnvoyAtOnceWithoutValidationOrWaitingForATick() {
+    supervisor.submitKnownGood(snapshot("7", 8080));
+    loop.runPending(); // only the submitted task, not the periodic tick
+
+    assertThat(processes.launched).hasSize(1);
+    assertThat(processes.newest().epoch()).isZero();
+    assertThat(processes.validations).as("validated when it was first applied").isZero();
+  }
+
+  @Test
+  void theLastKnownGoodDoesNotReplaceANewerSnapshotSubmittedBeforeIt() {
+    supervisor.submit(snapshot("8", 8081));
+    supervisor.submitKnownGood(snapshot("7", 8080));
+    loop.runPending();
+    assertThat(processes.launched).as("a new snapshot waits for the tick and validation").isEmpty();
+
+    tick();
+    assertThat(processes.launched).hasSize(1);
+    assertThat(processes.validations).isEqualTo(1);
+  }
+
   /** Starts epoch 0 with {@code version} and makes it LIVE. */
   private EnvoyProcess serve(String version) {
     supervisor.submit(snapshot(version, 8080));
