@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
     description = "Renders Envoy configuration from routes and keeps Envoy serving them.",
     subcommands = {RunCommand.class, StatusCommand.class, ValidateCommand.class, RenderCommand.class,
         DrainCommand.class, VersionCommand.class,
-        ControlPlaneCommand.class, FleetCommand.class},
+        ControlPlaneCommand.class, FleetCommand.class, CdsArchiveCommand.class},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:ok", "1:invalid input or failed operation", "2:usage error"})
 public final class EnvoyAgentCommand implements Runnable {

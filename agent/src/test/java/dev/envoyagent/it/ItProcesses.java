@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -38,6 +39,11 @@ final class ItProcesses {
 
   /** {@code envoy-agent ARGS...}, output appended to {@code log}. */
   static Process startAgentCommand(Path log, String... args) throws Exception {
+    return startAgentCommand(Map.of(), log, args);
+  }
+
+  /** {@code envoy-agent ARGS...} with {@code env} added to its environment (it may override JAVA_OPTS). */
+  static Process startAgentCommand(Map<String, String> env, Path log, String... args) throws Exception {
     List<String> command = new ArrayList<>();
     command.add(agentLauncher().toString());
     command.addAll(List.of(args));
@@ -47,6 +53,7 @@ final class ItProcesses {
           .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
           .redirectErrorStream(true);
       pb.environment().put("ENVOY_AGENT_JAVA_OPTS", JAVA_OPTS);
+      pb.environment().putAll(env);
       return pb.start();
     }).get(30, TimeUnit.SECONDS);
   }
@@ -56,9 +63,13 @@ final class ItProcesses {
 
   /** Runs {@code envoy-agent ARGS...} to completion (bounded). */
   static Outcome runAgentCommand(String... args) throws Exception {
+    return runAgentCommand(Map.of(), args);
+  }
+
+  static Outcome runAgentCommand(Map<String, String> env, String... args) throws Exception {
     Path out = Files.createTempFile("envoy-agent-cli", ".out");
     try {
-      Process p = startAgentCommand(out, args);
+      Process p = startAgentCommand(env, out, args);
       if (!p.waitFor(AgentHarness.scaled(60).toSeconds(), TimeUnit.SECONDS)) {
         p.destroyForcibly();
         throw new AssertionError("envoy-agent " + String.join(" ", args) + " did not finish");
