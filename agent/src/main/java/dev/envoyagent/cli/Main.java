@@ -1,6 +1,6 @@
 package dev.envoyagent.cli;
 
-import picocli.CommandLine;
+import dev.envoyagent.agent.AgentDaemon;
 
 /** Entry point of the envoy-agent command. */
 public final class Main {
@@ -8,6 +8,9 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
+    if (args.length > 0 && args[0].equals("run")) {
+      AgentDaemon.warmUpInBackground();
+    }
     System.exit(EnvoyAgentCommand.commandLine().execute(args));
   }
 }
