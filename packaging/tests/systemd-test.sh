@@ -266,6 +266,12 @@ if [[ -n $status_text ]] && cts '! test -e /var/lib/envoy-agent/.cache && ! jour
 else
   fail "sd_notify through JNA; nothing unpacked under /var/lib/envoy-agent"
 fi
+# postinst wrote the class data sharing archive for the container's JVM, and the service mapped it.
+if cts "test -s /var/cache/envoy-agent/envoy-agent.jsa && grep -q /var/cache/envoy-agent/envoy-agent.jsa /proc/$(main_pid)/maps"; then
+  ok "class data sharing: postinst wrote /var/cache/envoy-agent/envoy-agent.jsa and the running agent maps it"
+else
+  fail "class data sharing: /var/cache/envoy-agent/envoy-agent.jsa missing or not mapped by the agent"
+fi
 main1=$(main_pid)
 envoy1=$(envoy_pids)
 
