@@ -12,7 +12,6 @@ import dev.envoyagent.envoy.HttpEnvoyAdmin;
 import dev.envoyagent.metrics.AgentMetrics;
 import dev.envoyagent.metrics.StatsdReporter;
 import dev.envoyagent.model.InvalidInputException;
-import dev.envoyagent.render.RenderWarmUp;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -40,8 +39,6 @@ import org.slf4j.LoggerFactory;
 public final class AgentDaemon {
 
   private static final Logger LOG = LoggerFactory.getLogger(AgentDaemon.class);
-  private static final java.util.concurrent.atomic.AtomicBoolean WARM_UP_STARTED =
-      new java.util.concurrent.atomic.AtomicBoolean();
 
   enum Exit { STOP_ENVOY, LEAVE_ENVOY }
 
@@ -55,7 +52,6 @@ public final class AgentDaemon {
 
   /** Runs until SIGTERM/SIGINT/SIGUSR2; returns the process exit code. */
   public int run() throws InvalidInputException, IOException, InterruptedException {
-    warmUpInBackground();
     AgentSettings configured = AgentConfigLoader.load(configFile);
     Logging.configure(configured.logFormat(), System.console() != null);
     Optional<Ec2Metadata> ec2 = new Ec2Detector(ec2Options(), Clock.systemUTC())
@@ -134,30 +130,6 @@ public final class AgentDaemon {
     loop.awaitTermination(5, TimeUnit.SECONDS);
     LOG.info("envoy-agent stopped");
     return 0;
-  }
-
-  /**
-   * Starts rendering a built-in snapshot on a spare thread ({@link RenderWarmUp}), once per JVM.
-   * {@code main} calls it before it parses the command line, so the warm-up overlaps everything the
-   * agent does before it reads its last known good routes.
-   */
-  public static void warmUpInBackground() {
-    if (WARM_UP_STARTED.compareAndSet(false, true)) {
-      Thread warmUp = new Thread(AgentDaemon::warmUpRenderer, "render-warm-up");
-      warmUp.setDaemon(true);
-      warmUp.start();
-    }
-  }
-
-  private static void warmUpRenderer() {
-    long started = System.nanoTime();
-    try {
-      RenderWarmUp.run();
-      LOG.debug("renderer warmed up in_ms={}", (System.nanoTime() - started) / 1_000_000);
-    } catch (RuntimeException e) {
-      // Only the first render gets slower; the agent works without it.
-      LOG.warn("renderer warm-up failed reason={}", e.toString());
-    }
   }
 
   private void requestStop(Exit how, String signal) {

@@ -1,6 +1,6 @@
 package dev.envoyagent.cli;
 
-import dev.envoyagent.agent.AgentDaemon;
+import picocli.CommandLine;
 
 /** Entry point of the envoy-agent command. */
 public final class Main {
@@ -8,9 +8,6 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
-    if (args.length > 0 && args[0].equals("run")) {
-      AgentDaemon.warmUpInBackground();
-    }
     System.exit(EnvoyAgentCommand.commandLine().execute(args));
   }
 }
