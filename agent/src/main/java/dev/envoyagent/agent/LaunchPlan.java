@@ -1,6 +1,7 @@
 package dev.envoyagent.agent;
 
 import dev.envoyagent.api.v1.RouteSnapshot;
+import dev.envoyagent.apply.AppliedConfig;
 import dev.envoyagent.config.AgentSettings;
 import dev.envoyagent.envoy.EnvoyCommand;
 import dev.envoyagent.model.InvalidInputException;
@@ -14,26 +15,67 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Collections;
 import java.util.HexFormat;
-import java.util.Map;
+import java.util.Optional;
+import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
- * Everything needed to put one snapshot into Envoy: the files for the live config directory and
- * the digest of what Envoy reads only at start (bootstrap, flags, binary): when it differs from the
- * running epoch's, a restart is needed; otherwise writing the watched files is enough. The same
- * config for a candidate directory, which only a restart validates, is rendered on demand.
+ * Everything needed to put one snapshot into Envoy: the files for the live config directory, the
+ * version Envoy reports for each watched file once it runs them, and the digest of what Envoy reads
+ * only at start (bootstrap, flags, binary): when it differs from the running epoch's, a restart is
+ * needed; otherwise writing the watched files is enough. The same config for a candidate
+ * directory, which only a restart validates, is rendered on demand.
  */
-record LaunchPlan(RouteSnapshot snapshot, RenderSettings renderSettings, RenderedConfig config, RenderedFiles files,
-    String launchDigest) {
+record LaunchPlan(RouteSnapshot snapshot, RenderSettings renderSettings, RenderedFiles files,
+    SortedMap<String, String> expectedVersions, String launchDigest) {
 
   static final String CANDIDATE_DIR = "candidate";
+  static final String APPLIED_RECORD = "applied-config.properties";
+
+  LaunchPlan {
+    expectedVersions = Collections.unmodifiableSortedMap(new TreeMap<>(expectedVersions));
+  }
 
   static LaunchPlan of(RouteSnapshot snapshot, AgentSettings settings) throws InvalidInputException {
     RenderSettings live = RenderSettings.from(settings);
     RenderedConfig config = EnvoyConfigRenderer.render(snapshot, live);
     RenderedFiles files = config.toFiles();
-    return new LaunchPlan(snapshot, live, config, files, launchDigest(files, command(settings, 0)));
+    SortedMap<String, String> versions = new TreeMap<>();
+    config.watchedFiles().forEach((file, response) -> versions.put(file, response.getVersionInfo()));
+    return new LaunchPlan(snapshot, live, files, versions, launchDigest(files, command(settings, 0)));
+  }
+
+  /**
+   * The plan for {@code snapshot} from the files the config directory still holds, when
+   * {@code record} shows they are its rendering with these settings by this agent version and the
+   * files are unchanged since; empty otherwise. Rendering is pure, so this plan equals
+   * {@link #of}'s, without its cost.
+   */
+  static Optional<LaunchPlan> fromAppliedFiles(RouteSnapshot snapshot, AgentSettings settings, AppliedConfig record)
+      throws IOException {
+    RenderSettings live = RenderSettings.from(settings);
+    if (!record.describes(snapshot, renderInputs(live))) {
+      return Optional.empty();
+    }
+    return record.readFiles(settings.envoy().configDir()).map(files ->
+        new LaunchPlan(snapshot, live, files, record.watchedVersions(), launchDigest(files, command(settings, 0))));
+  }
+
+  /** What {@link #fromAppliedFiles} needs to find this plan's files again. */
+  AppliedConfig appliedRecord() {
+    return new AppliedConfig(snapshot.getVersion(), AppliedConfig.snapshotSha256(snapshot),
+        renderInputs(renderSettings), files.digest(), expectedVersions);
+  }
+
+  /** Rendering's inputs besides the snapshot: the settings, and the agent that renders. */
+  private static String renderInputs(RenderSettings settings) {
+    return "envoy-agent " + AgentVersion.version() + " " + settings;
+  }
+
+  static Path appliedRecordFile(AgentSettings settings) {
+    return settings.stateDir().resolve(APPLIED_RECORD);
   }
 
   /**
@@ -56,13 +98,6 @@ record LaunchPlan(RouteSnapshot snapshot, RenderSettings renderSettings, Rendere
     var envoy = settings.envoy();
     return new EnvoyCommand(envoy.binary(), envoy.configDir().resolve(RenderedConfig.BOOTSTRAP_FILE), epoch,
         envoy.baseId(), envoy.drainTimeS(), envoy.parentShutdownTimeS(), envoy.concurrency(), "", "");
-  }
-
-  /** The versions Envoy must report (per watched file) once it runs these files. */
-  Map<String, String> expectedVersions() {
-    Map<String, String> versions = new TreeMap<>();
-    config.watchedFiles().forEach((file, response) -> versions.put(file, response.getVersionInfo()));
-    return versions;
   }
 
   /** What Envoy reads only at start, for these files run by this command (and binary file). */

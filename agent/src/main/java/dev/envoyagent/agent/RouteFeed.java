@@ -16,9 +16,13 @@ import java.io.IOException;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,6 +36,7 @@ final class RouteFeed implements StatusBoard.Listener {
 
   private static final Logger LOG = LoggerFactory.getLogger(RouteFeed.class);
   static final Duration ROUTES_POLL = Duration.ofSeconds(1);
+  static final Duration KNOWN_GOOD_WAIT = Duration.ofSeconds(2);
   static final Backoff RECONNECT = new Backoff(Duration.ofMillis(500), Duration.ofSeconds(30), 0.3);
 
   private final ScheduledExecutorService feed;
@@ -55,11 +60,27 @@ final class RouteFeed implements StatusBoard.Listener {
     status.addListener(this);
   }
 
+  /**
+   * Hands the last applied snapshot to the supervisor, then starts the sources. Where there is one,
+   * waits (at most {@link #KNOWN_GOOD_WAIT}) until the supervisor has acted on it: the control-plane
+   * client and the other sources load a lot of code, and on a small host that work would slow down
+   * starting Envoy from the last known good after a reboot.
+   */
   void start() throws IOException {
-    new VersionHistory(settings.historyDir(), settings.historyKeep()).latest().ifPresent(last -> {
-      LOG.info("starting from the last applied routes version={}", last.getVersion());
-      supervisor.submitKnownGood(last);
-    });
+    Optional<RouteSnapshot> last = new VersionHistory(settings.historyDir(), settings.historyKeep()).latest();
+    if (last.isPresent()) {
+      LOG.info("starting from the last applied routes version={}", last.get().getVersion());
+      try {
+        supervisor.submitKnownGood(last.get()).get(KNOWN_GOOD_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (TimeoutException e) {
+        LOG.info("still starting Envoy from the last applied routes after {} ms; starting the sources",
+            KNOWN_GOOD_WAIT.toMillis());
+      } catch (ExecutionException e) {
+        throw new IllegalStateException("the supervisor failed on the last applied routes", e.getCause());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
     feed.execute(this::startSources);
   }
 
@@ -187,7 +208,7 @@ final class RouteFeed implements StatusBoard.Listener {
 
   @Override
   public void applied(String version) {
-    feed.execute(() -> {
+    onFeed(() -> {
       if (fromControlPlane != null && controlPlane != null && version.equals(pendingVersion)) {
         controlPlane.ack(fromControlPlane.getNonce(), fromControlPlane.getSnapshot().getVersion());
       }
@@ -196,10 +217,19 @@ final class RouteFeed implements StatusBoard.Listener {
 
   @Override
   public void refused(String version, List<String> reasons) {
-    feed.execute(() -> {
+    onFeed(() -> {
       if (fromControlPlane != null && controlPlane != null && version.equals(pendingVersion)) {
         controlPlane.nack(fromControlPlane.getNonce(), reasons);
       }
     });
+  }
+
+  /** The supervisor may still apply while the agent stops; by then the stream is closed and nothing is owed. */
+  private void onFeed(Runnable task) {
+    try {
+      feed.execute(task);
+    } catch (RejectedExecutionException e) {
+      LOG.debug("routes feed stopped; not answering the control plane");
+    }
   }
 }

@@ -1,6 +1,7 @@
 package dev.envoyagent.agent;
 
 import dev.envoyagent.api.v1.RouteSnapshot;
+import dev.envoyagent.apply.AppliedConfig;
 import dev.envoyagent.apply.ConfigWriter;
 import dev.envoyagent.apply.VersionHistory;
 import dev.envoyagent.config.AgentSettings;
@@ -22,6 +23,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntFunction;
@@ -79,6 +81,7 @@ public final class Supervisor {
   private long nextBinaryCheckNanos;
   private String binaryChangeSeen;
   private LaunchPlan applied;
+  private AppliedConfig appliedRecord;
   private RouteSnapshot desired;
   private RouteSnapshot knownGood;
   private long desiredFirstNanos;
@@ -128,18 +131,26 @@ public final class Supervisor {
    * no Envoy is running (e.g. the control plane is down): it was validated when it was applied, so
    * it starts without waiting for the debounce, another validation or the next tick. A newer
    * snapshot submitted before it is not replaced.
+   *
+   * @return done once the supervisor has acted on it (started Envoy, or found no need to)
    */
-  void submitKnownGood(RouteSnapshot snapshot) {
+  CompletableFuture<Void> submitKnownGood(RouteSnapshot snapshot) {
+    CompletableFuture<Void> handled = new CompletableFuture<>();
     loop.execute(() -> {
-      long longAgo = nanoTime.getAsLong() - Duration.ofHours(1).toNanos();
-      if (desired == null) {
-        desired = snapshot;
-        knownGood = snapshot;
-        desiredFirstNanos = longAgo;
-        desiredLastNanos = longAgo;
-        safeTick();
+      try {
+        long longAgo = nanoTime.getAsLong() - Duration.ofHours(1).toNanos();
+        if (desired == null) {
+          desired = snapshot;
+          knownGood = snapshot;
+          desiredFirstNanos = longAgo;
+          desiredLastNanos = longAgo;
+          safeTick();
+        }
+      } finally {
+        handled.complete(null);
       }
     });
+    return handled;
   }
 
   /** New agent settings (SIGHUP); they take effect with the next apply. */
@@ -361,6 +372,12 @@ public final class Supervisor {
     if (snapshot == null) {
       return Optional.empty();
     }
+    if (snapshot == knownGood && epochs.isEmpty()) {
+      Optional<LaunchPlan> fromDisk = planFromAppliedFiles(snapshot);
+      if (fromDisk.isPresent()) {
+        return fromDisk;
+      }
+    }
     try {
       return Optional.of(LaunchPlan.of(snapshot, settings));
     } catch (InvalidInputException e) {
@@ -368,6 +385,34 @@ public final class Supervisor {
       e.problems().forEach(p -> LOG.warn("snapshot refused version={} problem=\"{}\"", snapshot.getVersion(), p));
       status.rejected(snapshot.getVersion(), e.getMessage(),
           e.problems().stream().map(dev.envoyagent.model.Problem::toString).toList());
+      return Optional.empty();
+    }
+  }
+
+  /**
+   * The last known good's plan from the files it left in the config directory, so that Envoy
+   * starts without waiting for a render in this fresh JVM; empty (and rendered as usual) when the
+   * record of those files is missing, unreadable or for other files, settings or agent version.
+   */
+  private Optional<LaunchPlan> planFromAppliedFiles(RouteSnapshot snapshot) {
+    Path recordFile = LaunchPlan.appliedRecordFile(settings);
+    try {
+      Optional<AppliedConfig> record = AppliedConfig.read(recordFile);
+      if (record.isEmpty()) {
+        return Optional.empty();
+      }
+      Optional<LaunchPlan> plan = LaunchPlan.fromAppliedFiles(snapshot, settings, record.get());
+      if (plan.isPresent()) {
+        LOG.info("the config dir still holds the last known good's files version={} dir={}", snapshot.getVersion(),
+            settings.envoy().configDir());
+      } else {
+        LOG.info("the config dir holds other files than the last known good's (version={}, or settings or agent "
+            + "changed since); rendering them again", record.get().version());
+      }
+      return plan;
+    } catch (IOException e) {
+      LOG.warn("cannot use the record of the applied config file={} reason={}; rendering the last known good again",
+          recordFile, e.getMessage());
       return Optional.empty();
     }
   }
@@ -624,6 +669,7 @@ public final class Supervisor {
     boolean changed = applied == null || !applied.files().digest().equals(plan.files().digest());
     applied = plan;
     status.applied(plan.snapshot(), restarted);
+    recordAppliedFiles(plan);
     if (changed) {
       LOG.info("applied version={} restart={}", plan.snapshot().getVersion(), restarted ? "yes" : "no");
       try {
@@ -631,6 +677,21 @@ public final class Supervisor {
       } catch (IOException e) {
         LOG.warn("cannot record history dir={} reason={}", settings.historyDir(), e.toString());
       }
+    }
+  }
+
+  /** Kept current (also when only settings or the agent changed) for the next start from these files. */
+  private void recordAppliedFiles(LaunchPlan plan) {
+    AppliedConfig record = plan.appliedRecord();
+    if (record.equals(appliedRecord)) {
+      return;
+    }
+    Path file = LaunchPlan.appliedRecordFile(settings);
+    try {
+      record.write(file);
+      appliedRecord = record;
+    } catch (IOException e) {
+      LOG.warn("cannot record the applied config file={} reason={}", file, e.toString());
     }
   }
 

@@ -105,7 +105,7 @@ public final class VersionHistory {
     return entry.resolveSibling(entry.getFileName() + ".sha256");
   }
 
-  private static String sha256(byte[] content) {
+  static String sha256(byte[] content) {
     try {
       return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(content));
     } catch (java.security.NoSuchAlgorithmException e) {

@@ -5,12 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.envoyagent.api.v1.RouteSnapshot;
+import dev.envoyagent.apply.AppliedConfig;
 import dev.envoyagent.config.AgentConfigLoader;
 import dev.envoyagent.envoy.EnvoyAdmin;
 import dev.envoyagent.envoy.EnvoyCommand;
 import dev.envoyagent.envoy.EnvoyProcess;
 import dev.envoyagent.envoy.ProcessControl;
 import dev.envoyagent.model.RouteSnapshots;
+import dev.envoyagent.render.RenderedFiles;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,6 +46,7 @@ class SupervisorTest {
   private final ManualLoop loop = new ManualLoop();
   private final FakeProcesses processes = new FakeProcesses();
   private Supervisor supervisor;
+  private dev.envoyagent.config.AgentSettings settings;
 
   @BeforeEach
   void setUp() throws Exception {
@@ -55,7 +58,7 @@ class SupervisorTest {
         "state_dir: state",
         "restart: {min_interval_ms: 0, debounce_ms: 0}",
         ""));
-    var settings = AgentConfigLoader.load(dir.resolve("agent.yaml"));
+    settings = AgentConfigLoader.load(dir.resolve("agent.yaml"));
     Files.createDirectories(settings.stateDir());
     supervisor = new Supervisor(settings, loop, processes, port -> processes, clock::get, new Random(1),
         new StatusBoard(settings.stateDir().resolve("status.json"), () -> 0));
@@ -142,6 +145,67 @@ class SupervisorTest {
     tick();
     assertThat(processes.launched).hasSize(1);
     assertThat(processes.validations).isEqualTo(1);
+  }
+
+  @Test
+  void theLastKnownGoodStartsFromTheFilesItLeftInTheConfigDirWithoutRenderingThemAgain() throws Exception {
+    serve("7");
+    Path bootstrap = settings.envoy().configDir().resolve("bootstrap.json");
+    AppliedConfig record = AppliedConfig.read(LaunchPlan.appliedRecordFile(settings)).orElseThrow();
+    assertThat(record.version()).isEqualTo("7");
+    // Files a render would not produce, and a record that vouches for them: only a start from disk keeps them.
+    byte[] marked = (Files.readString(bootstrap) + "\n").getBytes(StandardCharsets.UTF_8);
+    Files.write(bootstrap, marked);
+    new AppliedConfig(record.version(), record.snapshotSha256(), record.renderInputs(),
+        new RenderedFiles("7", marked, new java.util.TreeMap<>()).digest(), record.watchedVersions())
+        .write(LaunchPlan.appliedRecordFile(settings));
+
+    restartWithEnvoyGone();
+    supervisor.submitKnownGood(snapshot("7", 8080));
+    loop.runPending();
+
+    assertThat(processes.launched).hasSize(2);
+    assertThat(Files.readAllBytes(bootstrap)).as("started from the files on disk").isEqualTo(marked);
+  }
+
+  @Test
+  void theLastKnownGoodIsRenderedAgainWhenTheConfigDirNoLongerHoldsItsFiles() throws Exception {
+    serve("7");
+    Path bootstrap = settings.envoy().configDir().resolve("bootstrap.json");
+    String rendered = Files.readString(bootstrap);
+    Files.writeString(bootstrap, rendered + "\n"); // edited by hand since: the record no longer matches
+
+    restartWithEnvoyGone();
+    supervisor.submitKnownGood(snapshot("7", 8080));
+    loop.runPending();
+
+    assertThat(processes.launched).hasSize(2);
+    assertThat(Files.readString(bootstrap)).isEqualTo(rendered);
+  }
+
+  @Test
+  void aCorruptRecordOfTheAppliedConfigIsIgnoredAndTheLastKnownGoodRenderedAgain() throws Exception {
+    serve("7");
+    Files.writeString(LaunchPlan.appliedRecordFile(settings), "{\"version\": \"7\", \"files");
+
+    restartWithEnvoyGone();
+    supervisor.submitKnownGood(snapshot("7", 8080));
+    loop.runPending();
+
+    assertThat(processes.launched).hasSize(2);
+    processes.live.add(processes.newest().pid());
+    tick();
+    assertThat(AppliedConfig.read(LaunchPlan.appliedRecordFile(settings))).as("written again once LIVE")
+        .hasValueSatisfying(r -> assertThat(r.version()).isEqualTo("7"));
+  }
+
+  /** A new agent on the same state directory, after its Envoy exited too (a reboot). */
+  private void restartWithEnvoyGone() {
+    processes.alive.clear();
+    supervisor = new Supervisor(settings, loop, processes, port -> processes, clock::get, new Random(2),
+        new StatusBoard(settings.stateDir().resolve("status.json"), () -> 0));
+    supervisor.start();
+    loop.runPending();
   }
 
   /** Starts epoch 0 with {@code version} and makes it LIVE. */
