@@ -157,14 +157,13 @@ class ControlPlaneIT extends FleetItSupport {
         agent.loggedAtMs("started Envoy epoch=0"), agent.loggedAtMs("Envoy LIVE epoch=0"), servedMs);
     LOG.info("last known good with the control plane down: {}", phases);
     assertThat(get(webPort, "/").body()).isEqualTo("a");
-    assertThat(agent.log()).contains("starting from the last applied routes version=" + v1);
+    assertThat(agent.log()).contains("starting from the last applied routes version=" + v1)
+        .as("Envoy started from the files the last apply left, not rendered again")
+        .contains("the config dir still holds the last known good's files version=" + v1);
     assertThat(agent.status().path("controlPlaneConnected").asBoolean()).isFalse();
-    // Issue #5 asks for 2 s; this does not meet it here. Since the supervisor starts the last known good
-    // without debounce or a second validation, the time is: the agent's JVM (~0.9 s), rendering the
-    // snapshot in that cold JVM until Envoy is spawned (~1 s), and the simulator's own JVM start until its
-    // listener accepts (~1.4 s): 3.4 s measured on the shared 2-core machine (6.5-9.9 s before, when a
-    // `--mode validate` run preceded the start). The bound is that with margin for load, a guard against
-    // regressions, not the target. The log line above shows where the time went.
-    assertThat(servedMs).as(phases).isLessThan(AgentHarness.scaled(8).toMillis());
+    // Issue #5 asks for 2 s. The figures come from LastKnownGoodStartBench (p50/p90 on an idle machine,
+    // with the launcher's own JVM options); this bound only guards against regressions on a loaded CI
+    // machine. The log line above shows where the time went.
+    assertThat(servedMs).as(phases).isLessThan(AgentHarness.scaled(5).toMillis());
   }
 }

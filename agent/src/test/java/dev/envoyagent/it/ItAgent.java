@@ -61,6 +61,8 @@ final class ItAgent implements AutoCloseable {
   int heartbeatIntervalMs = 500;
   String zone = "us-east-1a";
   List<String> localServices = List.of();
+  /** The agent JVM's options; null for the launcher's own, as on a host. */
+  String javaOpts = ItProcesses.JAVA_OPTS;
 
   private final StringBuffer log = new StringBuffer();
   private final List<Process> processes = new ArrayList<>();
@@ -176,7 +178,11 @@ final class ItAgent implements AutoCloseable {
           agentYaml.toString())
           .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
           .redirectErrorStream(true);
-      pb.environment().put("ENVOY_AGENT_JAVA_OPTS", ItProcesses.JAVA_OPTS);
+      if (javaOpts == null) {
+        pb.environment().remove("ENVOY_AGENT_JAVA_OPTS");
+      } else {
+        pb.environment().put("ENVOY_AGENT_JAVA_OPTS", javaOpts);
+      }
       startedAtNanos = System.nanoTime();
       return pb.start();
     }).get(30, TimeUnit.SECONDS);
