@@ -20,6 +20,9 @@ final class Logging {
 
   private Logging() {}
 
+  /** Every command's logging until {@code run} configures its own: timestamped lines on stderr. */
+  static final String DEFAULT_PATTERN = "%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level %logger{0} %msg%n";
+
   static void configure(LogFormat format, boolean terminal) {
     if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext context)) {
       return;
@@ -36,12 +39,21 @@ final class Logging {
       json.setWithMessage(false);
       encoder = json;
     } else {
-      PatternLayoutEncoder pattern = new PatternLayoutEncoder();
-      pattern.setPattern(terminal
+      encoder = pattern(terminal
           ? "%d{HH:mm:ss.SSS} %highlight(%-5level) %logger{0} %msg%n"
           : "%-5level %logger{0} %msg%n");
-      encoder = pattern;
     }
+    install(context, encoder);
+  }
+
+  static Encoder<ILoggingEvent> pattern(String pattern) {
+    PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+    encoder.setPattern(pattern);
+    return encoder;
+  }
+
+  /** One console appender on stderr with {@code encoder}; INFO, and WARN for gRPC and Netty. */
+  static void install(LoggerContext context, Encoder<ILoggingEvent> encoder) {
     encoder.setContext(context);
     encoder.start();
     ConsoleAppender<ILoggingEvent> console = new ConsoleAppender<>();
