@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.envoyagent.testkit.AdminClient;
 import dev.envoyagent.testkit.HttpBackend;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -121,6 +122,34 @@ class ControlPlaneIT extends FleetItSupport {
     assertThat(cp.log()).contains("control plane stopping streams=1");
     await().atMost(AgentHarness.scaled(10)).pollInterval(POLL)
         .until(() -> agent.log().contains("control plane shutting down"));
+  }
+
+  @Test
+  void aDrainAskedForAtTheControlPlaneReachesTheHostInAHeartbeatResponse() throws Exception {
+    Path dir = ItAgent.testDir("cp-drain");
+    HttpBackend a = closeLater(HttpBackend.start("a"));
+    ItControlPlane cp = closeLater(ItControlPlane.process(dir, 500));
+    ItAgent agent = closeLater(ItAgent.create(dir, "host-1"));
+    int webPort = dev.envoyagent.testkit.Ports.free();
+    cp.routes(httpRoutes("1", "web", webPort, a.port()));
+    cp.start();
+    agent.controlPlaneAddresses = List.of(cp.address());
+    agent.start();
+    awaitApplied(agent, "1.", 60);
+    await().atMost(AgentHarness.scaled(10)).pollInterval(POLL)
+        .until(() -> "SERVING".equals(cp.host("host-1").path("state").asText()));
+
+    long asked = System.nanoTime();
+    assertThat(new AdminClient(cp.httpPort).post("/fleet/host-1/drain").status()).isEqualTo(200);
+    await().atMost(AgentHarness.scaled(10)).pollInterval(POLL)
+        .until(() -> "DRAINING".equals(agent.envoyAdmin().serverInfo().path("state").asText()));
+    LOG.info("drain asked at the control plane: Envoy DRAINING after {} ms", msSince(asked));
+    assertThat(agent.log()).contains("host draining reason=\"the control plane asked for it\"");
+    assertThat(agent.envoyAdmin().get("/ready").status()).as("health checks fail while draining").isEqualTo(503);
+    assertThat(agent.status().path("lastError").asText()).isEqualTo("draining: the control plane asked for it");
+    await().atMost(AgentHarness.scaled(10)).pollInterval(POLL)
+        .until(() -> "DRAINING".equals(cp.host("host-1").path("state").asText()));
+    assertThat(cp.host("host-1").path("drain_requested").asBoolean()).isTrue();
   }
 
   @Test
