@@ -76,17 +76,12 @@ class ControlPlaneIT extends FleetItSupport {
 
   @Test
   void processControlPlaneKilledAndRestartedIsReconnectedToAndConvergedOn() throws Exception {
-    Path dir = ItAgent.testDir("cp-restart");
     HttpBackend a = closeLater(HttpBackend.start("a"));
     HttpBackend b = closeLater(HttpBackend.start("b"));
-    ItControlPlane cp = closeLater(ItControlPlane.process(dir, 500));
-    ItAgent agent = closeLater(ItAgent.create(dir, "host-1"));
-    int webPort = dev.envoyagent.testkit.Ports.free();
-    cp.routes(httpRoutes("1", "web", webPort, a.port()));
-    cp.start();
-    agent.controlPlaneAddresses = List.of(cp.address());
-    agent.start();
-    awaitApplied(agent, "1.", 60);
+    HostOnControlPlane host = hostServingWebFromControlPlane("cp-restart", a);
+    ItControlPlane cp = host.cp();
+    ItAgent agent = host.agent();
+    int webPort = host.webPort();
     assertThat(spread(webPort, 10)).containsExactly(Map.entry("a", 10));
     await().atMost(AgentHarness.scaled(10)).pollInterval(POLL)
         .until(() -> cp.host("host-1").path("stream_connected").asBoolean());
@@ -126,16 +121,11 @@ class ControlPlaneIT extends FleetItSupport {
 
   @Test
   void aDrainAskedForAtTheControlPlaneReachesTheHostInAHeartbeatResponse() throws Exception {
-    Path dir = ItAgent.testDir("cp-drain");
     HttpBackend a = closeLater(HttpBackend.start("a"));
-    ItControlPlane cp = closeLater(ItControlPlane.process(dir, 500));
-    ItAgent agent = closeLater(ItAgent.create(dir, "host-1"));
-    int webPort = dev.envoyagent.testkit.Ports.free();
-    cp.routes(httpRoutes("1", "web", webPort, a.port()));
-    cp.start();
-    agent.controlPlaneAddresses = List.of(cp.address());
-    agent.start();
-    awaitApplied(agent, "1.", 60);
+    HostOnControlPlane host = hostServingWebFromControlPlane("cp-drain", a);
+    ItControlPlane cp = host.cp();
+    ItAgent agent = host.agent();
+    int webPort = host.webPort();
     await().atMost(AgentHarness.scaled(10)).pollInterval(POLL)
         .until(() -> "SERVING".equals(cp.host("host-1").path("state").asText()));
 
@@ -154,16 +144,11 @@ class ControlPlaneIT extends FleetItSupport {
 
   @Test
   void agentStartedWhileTheControlPlaneIsDownServesTheLastKnownGoodRoutes() throws Exception {
-    Path dir = ItAgent.testDir("cp-lkg");
     HttpBackend a = closeLater(HttpBackend.start("a"));
-    ItControlPlane cp = closeLater(ItControlPlane.process(dir, 500));
-    ItAgent agent = closeLater(ItAgent.create(dir, "host-1"));
-    int webPort = dev.envoyagent.testkit.Ports.free();
-    cp.routes(httpRoutes("1", "web", webPort, a.port()));
-    cp.start();
-    agent.controlPlaneAddresses = List.of(cp.address());
-    agent.start();
-    awaitApplied(agent, "1.", 60);
+    HostOnControlPlane host = hostServingWebFromControlPlane("cp-lkg", a);
+    ItControlPlane cp = host.cp();
+    ItAgent agent = host.agent();
+    int webPort = host.webPort();
     String v1 = agent.appliedVersion();
     assertThat(get(webPort, "/").body()).isEqualTo("a");
 

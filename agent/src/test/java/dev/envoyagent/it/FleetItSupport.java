@@ -2,12 +2,14 @@ package dev.envoyagent.it;
 
 import static org.awaitility.Awaitility.await;
 
+import dev.envoyagent.testkit.HttpBackend;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -104,6 +106,26 @@ abstract class FleetItSupport {
       yaml.append("      - {address: 127.0.0.1, port: ").append(port).append("}\n");
     }
     return yaml.toString();
+  }
+
+  /** An agent and the control plane it takes its routes from; {@code web} listens on {@code webPort}. */
+  record HostOnControlPlane(ItControlPlane cp, ItAgent agent, int webPort) {}
+
+  /**
+   * Agent "host-1" on a control-plane process (heartbeats every 500 ms) that serves {@code web}, on a
+   * free port, over {@code backend}; returns once the agent applied that version 1.
+   */
+  HostOnControlPlane hostServingWebFromControlPlane(String testName, HttpBackend backend) throws Exception {
+    Path dir = ItAgent.testDir(testName);
+    ItControlPlane cp = closeLater(ItControlPlane.process(dir, 500));
+    ItAgent agent = closeLater(ItAgent.create(dir, "host-1"));
+    int webPort = dev.envoyagent.testkit.Ports.free();
+    cp.routes(httpRoutes("1", "web", webPort, backend.port()));
+    cp.start();
+    agent.controlPlaneAddresses = List.of(cp.address());
+    agent.start();
+    awaitApplied(agent, "1.", 60);
+    return new HostOnControlPlane(cp, agent, webPort);
   }
 
   /** Waits until the agent runs a version starting with {@code prefix} (control-plane versions carry a hash). */
