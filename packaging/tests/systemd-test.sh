@@ -19,73 +19,24 @@ sim=$repo/testkit/target/envoy-simulator
 scale=${ENVOY_AGENT_CI_TIME_SCALE:-1}
 machine=envoy-agent-ci
 
+# shellcheck source=container-lib.sh
+source "$here/container-lib.sh"
+
 [[ $(id -u) = 0 ]] || { echo "run as root" >&2; exit 2; }
 [[ -f $deb ]] || { echo "no .deb (build it: mvn -B -pl packaging -am package)" >&2; exit 2; }
 [[ -x $sim && -f $sim.jar ]] || { echo "no simulator: build testkit first" >&2; exit 2; }
-for tool in systemd-nspawn nsenter dpkg-deb debootstrap; do
-  command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 2; }
-done
-
-passed=0
-failed=0
-declare -a summary=()
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
-ok() { passed=$((passed + 1)); summary+=("PASS $1"); log "PASS $1"; }
-fail() { failed=$((failed + 1)); summary+=("FAIL $1"); log "FAIL $1"; }
+require_tools systemd-nspawn nsenter dpkg-deb debootstrap
 
 work=$(mktemp -d /var/tmp/envoy-agent-ci.XXXXXX)
-nspawn_pid=
-leader=
-
 cleanup() {
   local rc=$?
-  if [[ -n ${ENVOY_AGENT_CI_LOGS:-} && -n $leader ]] && kill -0 "$leader" 2>/dev/null; then
-    mkdir -p "$ENVOY_AGENT_CI_LOGS"
-    ct journalctl -o short-precise --no-pager >"$ENVOY_AGENT_CI_LOGS/journal.log" 2>&1 || true
-    cp "$work/console.log" "$ENVOY_AGENT_CI_LOGS/" 2>/dev/null || true
-  fi
-  if [[ -n $nspawn_pid ]] && kill -0 "$nspawn_pid" 2>/dev/null; then
-    kill -TERM "$nspawn_pid" 2>/dev/null || true # nspawn asks the container's systemd to power off
-    for _ in $(seq 1 100); do kill -0 "$nspawn_pid" 2>/dev/null || break; sleep 0.2; done
-    if kill -0 "$nspawn_pid" 2>/dev/null; then
-      kill -KILL "$nspawn_pid" 2>/dev/null || true
-      wait "$nspawn_pid" 2>/dev/null || true
-    fi
-  fi
-  if [[ $rc -ne 0 || $failed -ne 0 ]] && [[ -f $work/console.log ]]; then
-    echo "---- container console (last 40 lines) ----"
-    tail -40 "$work/console.log" || true
-  fi
-  rm -rf --one-file-system "$work"
+  stop_container "$rc" journal.log
   exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Runs a command inside the container (all its namespaces; root).
-ct() { nsenter -t "$leader" -m -u -i -n -p -C -- "$@"; }
-cts() { ct sh -c "$1"; }
-
-# Waits until the shell condition $2 holds inside the container; $1 is the timeout in seconds.
-wait_for() {
-  local timeout end
-  timeout=$(awk -v t="$1" -v s="$scale" 'BEGIN { printf "%.3f", t * s }')
-  end=$(awk -v n="$(now)" -v t="$timeout" 'BEGIN { printf "%.3f", n + t }')
-  while ! cts "$2" >/dev/null 2>&1; do
-    if awk -v n="$(now)" -v e="$end" 'BEGIN { exit !(n > e) }'; then
-      return 1
-    fi
-    sleep 0.1
-  done
-}
-
-main_pid() { cts 'systemctl show -p MainPID --value envoy-agent'; }
-# The Envoy processes (simulator JVMs) the service runs, as "pid pid ...".
-envoy_pids() { cts "pgrep -u envoy-agent -f envoy-simulator.jar | sort -n | paste -sd ' '" || true; }
 envoy_epoch() { cts "curl -s 127.0.0.1:9901/server_info" | grep -o '"restart_epoch": *[0-9]*' | grep -o '[0-9]*$'; }
-journal_since() { cts "journalctl -o cat -u envoy-agent --since=@$1"; }
 
 # ---------------------------------------------------------------------------------------------
 log "== rootfs"
@@ -161,23 +112,7 @@ done
 EOF
 chmod 755 "$work/ci/request-loop"
 
-log "== boot $machine"
-t=$(now)
-systemd-nspawn -D "$rootfs" -M "$machine" --volatile=overlay --register=no --keep-unit -b \
-  --console=read-only --private-network --bind-ro="$work/ci:/ci" >"$work/console.log" 2>&1 &
-nspawn_pid=$!
-for _ in $(seq 1 200); do
-  leader=$(ps -o pid= --ppid "$nspawn_pid" 2>/dev/null | head -1 | tr -d " " || true)
-  [[ -n $leader ]] && [[ $(cat "/proc/$leader/comm" 2>/dev/null) = systemd ]] && break
-  leader=
-  kill -0 "$nspawn_pid" 2>/dev/null || break
-  sleep 0.1
-done
-[[ -n $leader ]] || { echo "container did not start" >&2; cat "$work/console.log" >&2; exit 1; }
-wait_for 60 'state=$(systemctl is-system-running); [ "$state" = running ] || [ "$state" = degraded ]' \
-  || { echo "container did not boot" >&2; exit 1; }
-boot_s=$(since "$t")
-log "booted in ${boot_s} s ($(cts 'systemctl is-system-running'))"
+boot_container "$rootfs"
 
 # ---------------------------------------------------------------------------------------------
 log "== install"

@@ -28,66 +28,23 @@ sim=$repo/testkit/target/envoy-simulator
 scale=${ENVOY_AGENT_CI_TIME_SCALE:-1}
 machine=envoy-agent-puppet-ci
 
+# shellcheck source=../../packaging/tests/container-lib.sh
+source "$repo/packaging/tests/container-lib.sh"
+
 [[ $(id -u) = 0 ]] || { echo "run as root" >&2; exit 2; }
 [[ -f $deb ]] || { echo "no .deb (build it: mvn -B -pl packaging -am package -Dmaven.test.skip=true)" >&2; exit 2; }
 [[ -x $sim && -f $sim.jar ]] || { echo "no simulator: build testkit first" >&2; exit 2; }
-for tool in systemd-nspawn nsenter dpkg-deb dpkg-scanpackages; do
-  command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 2; }
-done
-
-passed=0
-failed=0
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
-ok() { passed=$((passed + 1)); log "PASS $1"; }
-fail() { failed=$((failed + 1)); log "FAIL $1"; }
+require_tools systemd-nspawn nsenter dpkg-deb dpkg-scanpackages
 
 work=$(mktemp -d /var/tmp/envoy-agent-puppet-ci.XXXXXX)
-nspawn_pid=
-leader=
-
 cleanup() {
   local rc=$?
-  if [[ -n ${ENVOY_AGENT_CI_LOGS:-} && -n $leader ]] && kill -0 "$leader" 2>/dev/null; then
-    mkdir -p "$ENVOY_AGENT_CI_LOGS"
-    ct journalctl -o short-precise --no-pager >"$ENVOY_AGENT_CI_LOGS/puppet-journal.log" 2>&1 || true
-    cp "$work"/run-*.log "$ENVOY_AGENT_CI_LOGS/" 2>/dev/null || true
-  fi
-  if [[ -n $nspawn_pid ]] && kill -0 "$nspawn_pid" 2>/dev/null; then
-    kill -TERM "$nspawn_pid" 2>/dev/null || true # nspawn asks the container's systemd to power off
-    for _ in $(seq 1 150); do kill -0 "$nspawn_pid" 2>/dev/null || break; sleep 0.2; done
-    if kill -0 "$nspawn_pid" 2>/dev/null; then
-      kill -KILL "$nspawn_pid" 2>/dev/null || true
-    fi
-    wait "$nspawn_pid" 2>/dev/null || true
-  fi
-  if [[ $rc -ne 0 || $failed -ne 0 ]] && [[ -f $work/console.log ]]; then
-    echo "---- container console (last 30 lines) ----"
-    tail -30 "$work/console.log" || true
-  fi
-  rm -rf --one-file-system "$work"
+  stop_container "$rc" puppet-journal.log
   exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ct() { nsenter -t "$leader" -m -u -i -n -p -C -- "$@"; }
-cts() { ct sh -c "$1"; }
-wait_for() {
-  local timeout end
-  timeout=$(awk -v t="$1" -v s="$scale" 'BEGIN { printf "%.3f", t * s }')
-  end=$(awk -v n="$(now)" -v t="$timeout" 'BEGIN { printf "%.3f", n + t }')
-  while ! cts "$2" >/dev/null 2>&1; do
-    if awk -v n="$(now)" -v e="$end" 'BEGIN { exit !(n > e) }'; then
-      return 1
-    fi
-    sleep 0.2
-  done
-}
-main_pid() { cts 'systemctl show -p MainPID --value envoy-agent'; }
-envoy_pids() { cts "pgrep -u envoy-agent -f envoy-simulator.jar | sort -n | paste -sd ' '" || true; }
-journal_since() { cts "journalctl -o cat -u envoy-agent --since=@$1"; }
 applied() { cts 'curl -s -m 5 127.0.0.1:9902/status' | grep -o '"appliedVersion" *: *"[^"]*"' | grep -o '"[^"]*"$' | tr -d '"'; }
 # The agent's admin can be slow to answer on a loaded machine: ask a few times before concluding.
 applied_is() {
@@ -166,22 +123,7 @@ manifest changed "$version" 2 20000
 manifest invalid "$version" 3 20000 "$(printf 'version: "3"\nservices:\n  - name: Not A Name\n    protocol: HTTP\n    local_port: 10080\n')"
 manifest upgraded "$bumped" 2 20000
 
-log "== boot $machine"
-t=$(now)
-systemd-nspawn -D "$rootfs" -M "$machine" --volatile=overlay --register=no --keep-unit -b \
-  --console=read-only --private-network --bind-ro="$work/ci:/ci" >"$work/console.log" 2>&1 &
-nspawn_pid=$!
-for _ in $(seq 1 200); do
-  leader=$(ps -o pid= --ppid "$nspawn_pid" 2>/dev/null | head -1 | tr -d " " || true)
-  [[ -n $leader ]] && [[ $(cat "/proc/$leader/comm" 2>/dev/null) = systemd ]] && break
-  leader=
-  kill -0 "$nspawn_pid" 2>/dev/null || break
-  sleep 0.1
-done
-[[ -n $leader ]] || { echo "container did not start" >&2; cat "$work/console.log" >&2; exit 1; }
-wait_for 60 'state=$(systemctl is-system-running); [ "$state" = running ] || [ "$state" = degraded ]' \
-  || { echo "container did not boot" >&2; exit 1; }
-log "booted in $(since "$t") s"
+boot_container "$rootfs"
 
 # Test setup, not the module's job: the local apt repository as the only source, the simulator as
 # Envoy (with its JNA drop-in), a backend on 127.0.0.1:8080.
