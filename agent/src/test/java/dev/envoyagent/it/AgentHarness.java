@@ -1,7 +1,6 @@
 package dev.envoyagent.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.envoyagent.testkit.AdminClient;
 import dev.envoyagent.testkit.Ports;
 import dev.envoyagent.testkit.SimulatorProcess;
@@ -31,7 +30,6 @@ import java.util.concurrent.TimeUnit;
  */
 final class AgentHarness implements AutoCloseable {
 
-  private static final ObjectMapper JSON = new ObjectMapper();
   /** Spawns agents from one long-lived thread, so no parent-death signal fires when a thread ends. */
   private static final ExecutorService LAUNCHER = Executors.newSingleThreadExecutor(r -> {
     Thread t = new Thread(r, "agent-launcher");
@@ -219,20 +217,12 @@ final class AgentHarness implements AutoCloseable {
   }
 
   String envoyLog() {
-    try {
-      return Files.readString(stateDir.resolve("envoy.log"));
-    } catch (IOException e) {
-      return "";
-    }
+    return ItStateDir.envoyLog(stateDir);
   }
 
   /** state_dir/status.json, or null while it does not exist yet. */
   JsonNode status() {
-    try {
-      return JSON.readTree(stateDir.resolve("status.json").toFile());
-    } catch (IOException e) {
-      return null;
-    }
+    return ItStateDir.status(stateDir);
   }
 
   long statusCount(String field) {

@@ -8,49 +8,19 @@ import dev.envoyagent.testkit.LoadGenerator;
 import dev.envoyagent.testkit.TcpEchoBackend;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Plumbing shared by the end-to-end tests: real HTTP and TCP backends, steady load through
  * Envoy's local listeners, and cleanup of every process (the agent and its detached Envoys).
  */
-abstract class AgentItSupport {
+abstract class AgentItSupport extends ItResources {
 
-  static final Logger LOG = LoggerFactory.getLogger("it");
-  static final Duration POLL = Duration.ofMillis(100);
-
-  private final List<AutoCloseable> resources = Collections.synchronizedList(new ArrayList<>());
   HttpBackend web;
   HttpBackend web2;
   TcpEchoBackend echo;
-
-  <T extends AutoCloseable> T closeLater(T resource) {
-    resources.add(resource);
-    return resource;
-  }
-
-  @AfterEach
-  void closeEverything() throws Exception {
-    List<AutoCloseable> copy = new ArrayList<>(resources);
-    Collections.reverse(copy);
-    Exception first = null;
-    for (AutoCloseable r : copy) {
-      try {
-        r.close();
-      } catch (Exception e) {
-        first = first == null ? e : first;
-      }
-    }
-    if (first != null) {
-      throw first;
-    }
-  }
 
   /** A harness with backends, routes version {@code "1"} on backend {@code web}, and the agent started. */
   AgentHarness startedAgent(String name, AgentHarness.Options options) throws Exception {

@@ -10,49 +10,17 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import org.junit.jupiter.api.AfterEach;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Plumbing shared by the control-plane, registration and observability ITs: cleanup of everything a
  * test started (in reverse order), one-shot HTTP requests through Envoy's listeners (a new
  * connection each, so no pooled connection keeps an old filter chain), and routes files.
  */
-abstract class FleetItSupport {
+abstract class FleetItSupport extends ItResources {
 
-  static final Logger LOG = LoggerFactory.getLogger("it");
-  static final Duration POLL = Duration.ofMillis(100);
-
-  private final List<AutoCloseable> resources = Collections.synchronizedList(new ArrayList<>());
-
-  <T extends AutoCloseable> T closeLater(T resource) {
-    resources.add(resource);
-    return resource;
-  }
-
-  @AfterEach
-  void closeEverything() throws Exception {
-    List<AutoCloseable> copy = new ArrayList<>(resources);
-    Collections.reverse(copy);
-    Exception first = null;
-    for (AutoCloseable r : copy) {
-      try {
-        r.close();
-      } catch (Exception e) {
-        first = first == null ? e : first;
-      }
-    }
-    if (first != null) {
-      throw first;
-    }
-  }
 
   /** One HTTP/1.1 exchange on a new connection: status (-1 when it failed) and body. */
   record Reply(int status, String body) {

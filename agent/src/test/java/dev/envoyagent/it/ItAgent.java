@@ -1,7 +1,6 @@
 package dev.envoyagent.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.envoyagent.testkit.AdminClient;
 import dev.envoyagent.testkit.Ports;
 import dev.envoyagent.testkit.SimulatorProcess;
@@ -34,7 +33,6 @@ import java.util.concurrent.TimeUnit;
  */
 final class ItAgent implements AutoCloseable {
 
-  private static final ObjectMapper JSON = new ObjectMapper();
   /** Spawns from one long-lived thread (as AgentHarness), and reads each agent's output on another. */
   private static final ExecutorService LAUNCHER = Executors.newSingleThreadExecutor(r -> {
     Thread t = new Thread(r, "it-agent-launcher");
@@ -244,20 +242,12 @@ final class ItAgent implements AutoCloseable {
   }
 
   String envoyLog() {
-    try {
-      return Files.readString(stateDir.resolve("envoy.log"));
-    } catch (IOException e) {
-      return "";
-    }
+    return ItStateDir.envoyLog(stateDir);
   }
 
-  /** state_dir/status.json, or null while it does not exist. */
+  /** state_dir/status.json, or null while it does not exist yet. */
   JsonNode status() {
-    try {
-      return JSON.readTree(stateDir.resolve("status.json").toFile());
-    } catch (IOException e) {
-      return null;
-    }
+    return ItStateDir.status(stateDir);
   }
 
   String appliedVersion() {
