@@ -3,13 +3,20 @@ package dev.envoyagent.cli;
 import dev.envoyagent.config.AgentConfigLoader;
 import dev.envoyagent.model.InvalidInputException;
 import java.nio.file.Path;
+import picocli.CommandLine.Option;
 
-/** Where the local agent's admin listener is: --admin, else admin.listen of --config, else the default. */
+/** The options of the commands that talk to the local agent: where its admin listener is. */
 final class AgentAdminAddress {
 
-  private AgentAdminAddress() {}
+  @Option(names = "--admin", paramLabel = "HOST:PORT",
+      description = "The agent's admin listener (default: admin.listen of --config, else 127.0.0.1:9902).")
+  String admin;
 
-  static String resolve(String admin, Path config) throws InvalidInputException {
+  @Option(names = "--config", paramLabel = "FILE", description = "Read admin.listen from this agent.yaml.")
+  Path config;
+
+  /** --admin, else admin.listen of --config, else the default. */
+  String resolve() throws InvalidInputException {
     if (admin != null) {
       return admin;
     }

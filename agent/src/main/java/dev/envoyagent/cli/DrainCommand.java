@@ -6,12 +6,10 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 
 @Command(name = "drain", description = {
     "Drains this host, as before a termination: it reports DRAINING to the control plane (which",
@@ -21,20 +19,16 @@ final class DrainCommand implements Callable<Integer> {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--admin", paramLabel = "HOST:PORT",
-      description = "The agent's admin listener (default: admin.listen of --config, else 127.0.0.1:9902).")
-  String admin;
-
-  @Option(names = "--config", paramLabel = "FILE", description = "Read admin.listen from this agent.yaml.")
-  Path config;
+  @CommandLine.Mixin
+  AgentAdminAddress adminAddress;
 
   @Override
   public Integer call() throws InterruptedException {
     String address;
     try {
-      address = AgentAdminAddress.resolve(admin, config);
+      address = adminAddress.resolve();
     } catch (InvalidInputException e) {
-      ValidateCommand.report(spec.commandLine().getErr(), config, e);
+      ValidateCommand.report(spec.commandLine().getErr(), adminAddress.config, e);
       return ExitCodes.INVALID;
     }
     try {

@@ -7,6 +7,7 @@ import picocli.CommandLine.Command;
 @Command(
     name = "envoy-agent",
     mixinStandardHelpOptions = true,
+    scope = CommandLine.ScopeType.INHERIT, // --help and --version on every command too
     versionProvider = EnvoyAgentCommand.Version.class,
     description = "Renders Envoy configuration from routes and keeps Envoy serving them.",
     subcommands = {RunCommand.class, StatusCommand.class, ValidateCommand.class, RenderCommand.class,

@@ -9,7 +9,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,7 +19,8 @@ import picocli.CommandLine.Option;
 
 @Command(name = "status", description = {
     "Summarises what the local agent is doing, from its admin endpoint.",
-    "Exit code 0 healthy, 1 degraded, 2 unreachable: usable as a monitoring check."})
+    "Exit code 0 healthy, 1 degraded, 2 unreachable: usable as a monitoring check."},
+    exitCodeList = {"0:healthy", "1:degraded, or --config is invalid", "2:unreachable, or a usage error"})
 final class StatusCommand implements Callable<Integer> {
 
   static final int DEGRADED = 1;
@@ -30,12 +30,8 @@ final class StatusCommand implements Callable<Integer> {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--admin", paramLabel = "HOST:PORT",
-      description = "The agent's admin listener (default: admin.listen of --config, else 127.0.0.1:9902).")
-  String admin;
-
-  @Option(names = "--config", paramLabel = "FILE", description = "Read admin.listen from this agent.yaml.")
-  Path config;
+  @CommandLine.Mixin
+  AgentAdminAddress adminAddress;
 
   @Option(names = "--json", description = "Print the agent's /status JSON as it is.")
   boolean json;
@@ -45,9 +41,9 @@ final class StatusCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     String address;
     try {
-      address = AgentAdminAddress.resolve(admin, config);
+      address = adminAddress.resolve();
     } catch (InvalidInputException e) {
-      ValidateCommand.report(spec.commandLine().getErr(), config, e);
+      ValidateCommand.report(spec.commandLine().getErr(), adminAddress.config, e);
       return ExitCodes.INVALID;
     }
     JsonNode status;

@@ -39,6 +39,16 @@ class CliTest {
   }
 
   @Test
+  void everyCommandAnswersHelpWithItsOwnUsage() {
+    for (String command : EnvoyAgentCommand.commandLine().getSubcommands().keySet()) {
+      Result result = run(command, "--help");
+      assertThat(result.exitCode()).as(command).isZero();
+      assertThat(result.out()).as(command).startsWith("Usage: envoy-agent " + command + " ");
+    }
+    assertThat(run("status", "--help").out()).contains("2   unreachable, or a usage error");
+  }
+
+  @Test
   void validateSaysOkWithTheServiceCount() {
     Result result = run("validate", "--routes", routes.toString());
     assertThat(result.exitCode()).isZero();
