@@ -73,7 +73,7 @@ final class RouteFeed implements StatusBoard.Listener {
       try {
         supervisor.submitKnownGood(last.get()).get(KNOWN_GOOD_WAIT.toMillis(), TimeUnit.MILLISECONDS);
       } catch (TimeoutException e) {
-        LOG.info("still starting Envoy from the last applied routes after {} ms; starting the sources",
+        LOG.info("the supervisor is still acting on the last applied routes after {} ms; starting the sources",
             KNOWN_GOOD_WAIT.toMillis());
       } catch (ExecutionException e) {
         throw new IllegalStateException("the supervisor failed on the last applied routes", e.getCause());
