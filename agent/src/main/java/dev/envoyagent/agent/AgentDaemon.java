@@ -77,6 +77,12 @@ public final class AgentDaemon {
     RouteFeed feed = new RouteFeed(settings, sourceLoop, supervisor, status);
     feed.start();
     // Exporters after the routes: on a rebooted host, Envoy serving the last known good comes first.
+    ClassDataSharing.Check cds = ClassDataSharing.current();
+    metrics.gauge("jvm", "cds_archive_mapped", () -> cds.state().metric);
+    if (cds.state() == ClassDataSharing.State.NOT_USED) {
+      LOG.warn("class data sharing archive not used (written for another JVM or jar), so starts are slower; "
+          + "write it again: envoy-agent cds-archive --out {}", cds.archive());
+    }
     metrics.startJmx();
     settings.statsd().ifPresent(target -> new StatsdReporter(metrics.registry(),
         new InetSocketAddress(target.host(), target.port())).start(settings.statsdIntervalMs(), TimeUnit.MILLISECONDS));

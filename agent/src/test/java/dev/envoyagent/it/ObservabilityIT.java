@@ -66,6 +66,7 @@ class ObservabilityIT extends FleetItSupport {
     assertThat(m.value(LKG_AGE)).isBetween(0.0, 60.0);
     assertThat(m.value(HOT) + m.value(REJECTED) + m.value(SOURCE_REFUSED) + m.value(CRASHES)).isZero();
     assertThat(m.samples()).anyMatch(s -> s.name().startsWith("envoy_agent_jvm_memory"));
+    assertThat(m.value("envoy_agent_jvm_cds_archive_mapped")).as("the archive the build wrote is mapped").isEqualTo(1);
 
     // A routes change applied through the watched files: applied and received move, no restart.
     agent.routes(httpRoutes("2", "web", webPort, b.port()));
