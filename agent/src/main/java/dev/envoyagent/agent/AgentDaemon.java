@@ -76,7 +76,8 @@ public final class AgentDaemon {
 
     RouteFeed feed = new RouteFeed(settings, sourceLoop, supervisor, status);
     feed.start();
-    // Exporters after the routes: on a rebooted host, Envoy serving the last known good comes first.
+    // The class data sharing check and the exporters after the routes: on a rebooted host, Envoy
+    // serving the last known good comes first.
     ClassDataSharing.Check cds = ClassDataSharing.current();
     metrics.gauge("jvm", "cds_archive_mapped", () -> cds.state().metric);
     if (cds.state() == ClassDataSharing.State.NOT_USED) {
