@@ -47,9 +47,9 @@ class ControlPlaneTlsTest {
     otherCa = TestPki.ca("other-ca");
     caPem = TestPki.writeCert(dir.resolve("ca.pem"), ca.cert());
     otherCaPem = TestPki.writeCert(dir.resolve("other-ca.pem"), otherCa.cert());
-    TestPki.Issued server = TestPki.leaf(ca, "control-plane");
-    serverCert = TestPki.writeCert(dir.resolve("server.pem"), server.cert());
-    serverKey = TestPki.writeKey(dir.resolve("server.key"), server.key());
+    TestPki.KeyFiles server = TestPki.write(dir, "server", TestPki.leaf(ca, "control-plane"));
+    serverCert = server.cert();
+    serverKey = server.key();
   }
 
   @AfterEach
@@ -81,11 +81,9 @@ class ControlPlaneTlsTest {
   }
 
   private ChannelCredentials client(Path trust, TestPki.Issued issuer, String name) throws Exception {
-    TestPki.Issued leaf = TestPki.leaf(issuer, name);
-    Path cert = TestPki.writeCert(dir.resolve(name + ".pem"), leaf.cert());
-    Path key = TestPki.writeKey(dir.resolve(name + ".key"), leaf.key());
-    return TlsChannelCredentials.newBuilder().trustManager(trust.toFile()).keyManager(cert.toFile(), key.toFile())
-        .build();
+    TestPki.KeyFiles client = TestPki.write(dir, name, TestPki.leaf(issuer, name));
+    return TlsChannelCredentials.newBuilder().trustManager(trust.toFile())
+        .keyManager(client.cert().toFile(), client.key().toFile()).build();
   }
 
   @Test

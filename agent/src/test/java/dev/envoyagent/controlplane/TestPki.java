@@ -15,6 +15,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Base64;
 import java.util.Date;
+import java.util.concurrent.atomic.AtomicLong;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.Extension;
@@ -27,12 +28,18 @@ import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
-/** Certificates made at test time: a CA, and leaves it signs, written as PEM files. */
-final class TestPki {
+/**
+ * Certificates made at test time: a CA, and leaves it signs, written as PEM files. Public for the
+ * end-to-end tests (dev.envoyagent.it) too.
+ */
+public final class TestPki {
 
-  record Issued(X509Certificate cert, PrivateKey key) {}
+  public record Issued(X509Certificate cert, PrivateKey key) {}
 
-  private static long serial = 1;
+  /** A leaf's certificate and key as files. */
+  public record KeyFiles(Path cert, Path key) {}
+
+  private static final AtomicLong SERIAL = new AtomicLong(1);
 
   private TestPki() {}
 
@@ -42,7 +49,7 @@ final class TestPki {
     return generator.generateKeyPair();
   }
 
-  static Issued ca(String name) throws Exception {
+  public static Issued ca(String name) throws Exception {
     KeyPair pair = ecKeyPair();
     X500Name subject = new X500Name("CN=" + name);
     X509v3CertificateBuilder builder = builder(subject, subject, pair)
@@ -61,13 +68,13 @@ final class TestPki {
     return new Issued(sign(builder, ca.key()), pair.getPrivate());
   }
 
-  static Issued leaf(Issued ca, String name) throws Exception {
+  public static Issued leaf(Issued ca, String name) throws Exception {
     return leaf(ca, name, ecKeyPair());
   }
 
   private static X509v3CertificateBuilder builder(X500Name issuer, X500Name subject, KeyPair pair) {
     Instant now = Instant.now();
-    return new JcaX509v3CertificateBuilder(issuer, BigInteger.valueOf(serial++),
+    return new JcaX509v3CertificateBuilder(issuer, BigInteger.valueOf(SERIAL.getAndIncrement()),
         Date.from(now.minus(1, ChronoUnit.HOURS)), Date.from(now.plus(1, ChronoUnit.DAYS)), subject, pair.getPublic());
   }
 
@@ -83,7 +90,7 @@ final class TestPki {
         + "\n-----END " + type + "-----\n";
   }
 
-  static Path writeCert(Path file, X509Certificate... certs) throws IOException, GeneralSecurityException {
+  public static Path writeCert(Path file, X509Certificate... certs) throws IOException, GeneralSecurityException {
     StringBuilder text = new StringBuilder();
     for (X509Certificate cert : certs) {
       text.append(pem("CERTIFICATE", cert.getEncoded()));
@@ -92,7 +99,13 @@ final class TestPki {
   }
 
   /** PKCS#8, the form every TLS stack reads. */
-  static Path writeKey(Path file, PrivateKey key) throws IOException {
+  public static Path writeKey(Path file, PrivateKey key) throws IOException {
     return Files.writeString(file, pem("PRIVATE KEY", key.getEncoded()));
+  }
+
+  /** {@code issued} as {@code dir/name.pem} and {@code dir/name.key}. */
+  public static KeyFiles write(Path dir, String name, Issued issued) throws IOException, GeneralSecurityException {
+    return new KeyFiles(writeCert(dir.resolve(name + ".pem"), issued.cert()),
+        writeKey(dir.resolve(name + ".key"), issued.key()));
   }
 }

@@ -3,6 +3,7 @@ package dev.envoyagent.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.envoyagent.controlplane.TestPki;
 import dev.envoyagent.testkit.HttpBackend;
 import dev.envoyagent.testkit.Ports;
 import java.nio.file.Path;
@@ -23,14 +24,14 @@ class ControlPlaneTlsIT extends FleetItSupport {
     Path dir = ItAgent.testDir("cp-mtls");
     Path pki = dir.resolve("pki");
     java.nio.file.Files.createDirectories(pki);
-    ItPki.Issued fleetCa = ItPki.ca("fleet-ca");
-    ItPki.Issued otherCa = ItPki.ca("other-ca");
-    Path caPem = ItPki.writeCert(pki.resolve("fleet-ca.pem"), fleetCa.cert());
-    Path otherCaPem = ItPki.writeCert(pki.resolve("other-ca.pem"), otherCa.cert());
-    ItPki.Files2 server = ItPki.write(pki, "control-plane", ItPki.leaf(fleetCa, "control-plane"));
-    ItPki.Files2 good = ItPki.write(pki, "good-agent", ItPki.leaf(fleetCa, "good-agent"));
-    ItPki.Files2 bad = ItPki.write(pki, "bad-agent", ItPki.leaf(otherCa, "bad-agent"));
-    ItPki.Files2 untrusting = ItPki.write(pki, "untrusting-agent", ItPki.leaf(fleetCa, "untrusting-agent"));
+    TestPki.Issued fleetCa = TestPki.ca("fleet-ca");
+    TestPki.Issued otherCa = TestPki.ca("other-ca");
+    Path caPem = TestPki.writeCert(pki.resolve("fleet-ca.pem"), fleetCa.cert());
+    Path otherCaPem = TestPki.writeCert(pki.resolve("other-ca.pem"), otherCa.cert());
+    TestPki.KeyFiles server = TestPki.write(pki, "control-plane", TestPki.leaf(fleetCa, "control-plane"));
+    TestPki.KeyFiles good = TestPki.write(pki, "good-agent", TestPki.leaf(fleetCa, "good-agent"));
+    TestPki.KeyFiles bad = TestPki.write(pki, "bad-agent", TestPki.leaf(otherCa, "bad-agent"));
+    TestPki.KeyFiles untrusting = TestPki.write(pki, "untrusting-agent", TestPki.leaf(fleetCa, "untrusting-agent"));
 
     HttpBackend a = closeLater(HttpBackend.start("a"));
     ItControlPlane cp = closeLater(ItControlPlane.process(dir, 500, "--tls-cert", server.cert().toString(),
@@ -86,7 +87,7 @@ class ControlPlaneTlsIT extends FleetItSupport {
     assertThat(untrustingAgent.log()).doesNotContain("control plane connected").doesNotContain("\tat ");
   }
 
-  private static String tlsYaml(Path ca, ItPki.Files2 client) {
+  private static String tlsYaml(Path ca, TestPki.KeyFiles client) {
     return "{ca_file: " + ca + ", cert_file: " + client.cert() + ", key_file: " + client.key() + "}";
   }
 
