@@ -1,34 +1,21 @@
 package dev.envoyagent.cli;
 
+import static dev.envoyagent.cli.CliRun.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.envoyagent.cli.CliRun.Result;
 import java.io.InputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 class CliTest {
 
   @TempDir
   Path dir;
   Path routes;
-
-  record Result(int exitCode, String out, String err) {}
-
-  static Result run(String... args) {
-    CommandLine cli = EnvoyAgentCommand.commandLine();
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    cli.setOut(new PrintWriter(out, true));
-    cli.setErr(new PrintWriter(err, true));
-    int code = cli.execute(args);
-    return new Result(code, out.toString(), err.toString());
-  }
 
   @BeforeEach
   void writeRoutes() throws Exception {

@@ -3,15 +3,13 @@ package dev.envoyagent.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
+import dev.envoyagent.cli.CliRun.Result;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import picocli.CommandLine;
 
 class StatusCommandTest {
 
@@ -36,17 +34,11 @@ class StatusCommandTest {
     return "127.0.0.1:" + server.getAddress().getPort();
   }
 
-  record Result(int code, String out) {}
-
   static Result status(String... args) {
-    CommandLine cli = EnvoyAgentCommand.commandLine();
-    StringWriter out = new StringWriter();
-    cli.setOut(new PrintWriter(out, true));
-    cli.setErr(new PrintWriter(new StringWriter(), true));
     String[] all = new String[args.length + 1];
     all[0] = "status";
     System.arraycopy(args, 0, all, 1, args.length);
-    return new Result(cli.execute(all), out.toString());
+    return CliRun.run(all);
   }
 
   static String view(boolean ready, String extra, String statusExtra) {
@@ -64,7 +56,7 @@ class StatusCommandTest {
   void aHealthyAgentExitsZeroWithAFewAlignedLines() throws Exception {
     String admin = serve(view(true, "\"control_plane\": {\"tls\": true},", ""));
     Result result = status("--admin", admin);
-    assertThat(result.code()).isZero();
+    assertThat(result.exitCode()).isZero();
     assertThat(result.out()).contains("envoy-agent    1.2.3  up 5m  HEALTHY")
         .contains("envoy          SERVING  epoch 2 pid 4242")
         .contains("control plane  cp:18000  connected")
@@ -77,7 +69,7 @@ class StatusCommandTest {
     String admin = serve(view(true, "\"control_plane\": {\"tls\": true},",
         ", \"controlPlaneConnected\": false, \"newestVersion\": \"42\", \"lastRejected\": \"42\""));
     Result result = status("--admin", admin);
-    assertThat(result.code()).isEqualTo(1);
+    assertThat(result.exitCode()).isEqualTo(1);
     assertThat(result.out()).contains("DEGRADED").contains("problem        newest routes 42 were refused")
         .contains("problem        control plane unreachable");
   }
@@ -86,7 +78,7 @@ class StatusCommandTest {
   void notReadyIsDegradedAndJsonIsPassedThrough() throws Exception {
     String admin = serve(view(false, "", ""));
     Result result = status("--admin", admin, "--json");
-    assertThat(result.code()).isEqualTo(1);
+    assertThat(result.exitCode()).isEqualTo(1);
     assertThat(result.out()).contains("\"agent_version\" : \"1.2.3\"");
   }
 
@@ -97,7 +89,7 @@ class StatusCommandTest {
       port = socket.getLocalPort();
     }
     Result result = status("--admin", "127.0.0.1:" + port);
-    assertThat(result.code()).isEqualTo(2);
+    assertThat(result.exitCode()).isEqualTo(2);
     assertThat(result.out()).startsWith("UNREACHABLE  envoy-agent admin at 127.0.0.1:" + port);
   }
 }

@@ -1,41 +1,28 @@
 package dev.envoyagent.controlplane;
 
+import static dev.envoyagent.cli.CliRun.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.envoyagent.api.v1.HeartbeatGrpc;
 import dev.envoyagent.api.v1.HeartbeatRequest;
 import dev.envoyagent.api.v1.HostState;
 import dev.envoyagent.api.v1.Node;
-import dev.envoyagent.cli.EnvoyAgentCommand;
+import dev.envoyagent.cli.CliRun.Result;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** {@code control-plane} refusals (the server itself is ControlPlaneServerTest's) and {@code fleet}. */
 class ControlPlaneCliTest {
 
   @TempDir
   Path dir;
-
-  record Result(int exitCode, String out, String err) {}
-
-  static Result run(String... args) {
-    CommandLine cli = EnvoyAgentCommand.commandLine();
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    cli.setOut(new PrintWriter(out, true));
-    cli.setErr(new PrintWriter(err, true));
-    return new Result(cli.execute(args), out.toString(), err.toString());
-  }
 
   private Path routes(String version) throws Exception {
     return Files.writeString(dir.resolve("routes.yaml"), ControlPlaneServerTest.ROUTES.formatted(version));
