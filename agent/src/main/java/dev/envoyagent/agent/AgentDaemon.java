@@ -63,9 +63,15 @@ public final class AgentDaemon {
     StatusBoard status = new StatusBoard(settings.stateDir().resolve("status.json"), System::currentTimeMillis,
         metrics);
     metrics.gauge("state", "last_known_good_age_seconds", () -> lastKnownGoodAgeSeconds(settings));
+    HostProcessControl processes = new HostProcessControl(settings.stateDir().resolve("run"));
+    Optional<String> unsupported = Supervisor.unsupportedEnvoy(processes, settings.envoy().binary());
+    if (unsupported.isPresent()) {
+      throw new InvalidInputException(configFile.toString(),
+          java.util.List.of(new dev.envoyagent.model.Problem("envoy.binary", unsupported.get())));
+    }
     ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(named("supervisor"));
     ScheduledExecutorService sourceLoop = Executors.newSingleThreadScheduledExecutor(named("routes-source"));
-    Supervisor supervisor = new Supervisor(settings, loop, new HostProcessControl(settings.stateDir().resolve("run")),
+    Supervisor supervisor = new Supervisor(settings, loop, processes,
         port -> new HttpEnvoyAdmin(port, Duration.ofSeconds(2)), System::nanoTime, new SecureRandom(), status);
     LOG.info("envoy-agent starting version={} config={} node={} routes={} envoy={} delivery={}",
         AgentVersion.version(), configFile, settings.node().id(),

@@ -3,6 +3,7 @@ package dev.envoyagent.agent;
 import dev.envoyagent.api.v1.RouteSnapshot;
 import dev.envoyagent.apply.AppliedConfig;
 import dev.envoyagent.config.AgentSettings;
+import dev.envoyagent.config.Delivery;
 import dev.envoyagent.envoy.EnvoyCommand;
 import dev.envoyagent.model.InvalidInputException;
 import dev.envoyagent.render.EnvoyConfigRenderer;
@@ -79,12 +80,16 @@ record LaunchPlan(RouteSnapshot snapshot, RenderSettings renderSettings, Rendere
   }
 
   /**
-   * This config rendered for {@code dir}, for Envoy to validate before a restart. Rendered only
-   * then: most updates just write watched files, and the last known good starts without it.
+   * This snapshot rendered for Envoy to validate before a restart, in {@code dir}: shaped for
+   * restart delivery (every listener, cluster and route in {@code static_resources}) whatever the
+   * delivery, because Envoy's {@code --mode validate} builds only the bootstrap and its static
+   * resources and reads no xDS file. Rendered only then: most updates just write watched files,
+   * and the last known good starts without it.
    */
   RenderedFiles candidate(Path dir) {
     try {
-      return EnvoyConfigRenderer.render(snapshot, renderSettings.withConfigDir(dir)).toFiles();
+      return EnvoyConfigRenderer.render(snapshot, renderSettings.withDelivery(Delivery.RESTART).withConfigDir(dir))
+          .toFiles();
     } catch (InvalidInputException e) {
       throw new IllegalStateException("snapshot " + snapshot.getVersion() + " rendered once but not for " + dir, e);
     }

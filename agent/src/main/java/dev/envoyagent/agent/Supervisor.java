@@ -6,23 +6,31 @@ import dev.envoyagent.apply.ConfigWriter;
 import dev.envoyagent.apply.VersionHistory;
 import dev.envoyagent.config.AgentSettings;
 import dev.envoyagent.envoy.Backoff;
-import dev.envoyagent.envoy.ConfigVersions;
+import dev.envoyagent.envoy.ConfigDumpErrors;
 import dev.envoyagent.envoy.EnvoyAdmin;
 import dev.envoyagent.envoy.EnvoyProcess;
+import dev.envoyagent.envoy.EnvoyVersion;
+import dev.envoyagent.envoy.FileSubscriptions;
+import dev.envoyagent.envoy.InotifyBudget;
 import dev.envoyagent.envoy.ProcessControl;
 import dev.envoyagent.envoy.ProcessTable;
 import dev.envoyagent.model.InvalidInputException;
+import dev.envoyagent.render.RenderedConfig;
 import dev.envoyagent.render.RenderedFiles;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Random;
+import java.util.SortedMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -38,14 +46,20 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li>A snapshot whose launch digest (bootstrap, flags, binary) equals the serving epoch's is
- *       applied by writing the watched files; Envoy reloads them and the agent confirms the new
- *       versions in /config_dump. A rejection restores the previous files.
- *   <li>Otherwise Envoy is hot restarted: the candidate is validated first, the next epoch is
+ *       applied by writing the watched files; Envoy reloads them and the agent confirms each file's
+ *       version in its subscription's stats ({@code version_text}). A rejection (a failure counter
+ *       rose) restores the previous files. Files need inotify instances: a render that needs more
+ *       than the host's limit leaves is refused.
+ *   <li>Otherwise Envoy is hot restarted: the snapshot is first validated by Envoy in restart shape
+ *       (all of it static, as {@code --mode validate} reads no xDS file), the next epoch is
  *       highest live + 1, and it starts only when the current epoch is LIVE. Restarts are debounced
  *       and at least restart.min_interval_ms (plus jitter) apart. A child that fails leaves the
- *       parent serving and is retried with backoff; the agent never kills a serving parent.
- *   <li>A new hot-restart version, another base id or concurrency, or three failed hot restarts in a
- *       row: a planned cold restart (fail health checks, drain, stop, start epoch 0).
+ *       parent serving and is retried with backoff; the agent never kills a serving parent. A child
+ *       that is not LIVE in time gets SIGKILL: SIGTERM would make it ask its parent to terminate.
+ *   <li>A new hot-restart version, another base id or concurrency, three failed hot restarts in a
+ *       row, or a child killed mid-start (its INITIALIZING flag stays set in shared memory, so no
+ *       later child could start): a planned cold restart (fail health checks, drain, stop, start
+ *       epoch 0).
  *   <li>No Envoy left alive: start epoch 0 from the last applied files, with backoff.
  * </ul>
  */
@@ -61,8 +75,26 @@ public final class Supervisor {
 
   enum Phase { IDLE, STARTING, SERVING, HOT_RESTARTING, COLD_DRAINING, COLD_STOPPING, BACKOFF, STOPPED }
 
-  /** An update in flight: a new epoch to come up, or written files to be confirmed. */
-  private record Attempt(LaunchPlan plan, EnvoyProcess child, long deadlineNanos, long rejectedBefore) {}
+  /**
+   * An update in flight: a new epoch to come up ({@code child}), or watched files to be confirmed
+   * ({@code subscriptions}, with their failure counters before the write when known; after a
+   * restart they are not, as the child merges its parent's counters).
+   */
+  private record Attempt(LaunchPlan plan, EnvoyProcess child, long deadlineNanos,
+      List<FileSubscriptions.Subscription> subscriptions, Map<String, Long> failuresBefore, boolean restarted,
+      long logOffset) {
+    static Attempt newEpoch(LaunchPlan plan, EnvoyProcess child, long deadlineNanos, long logOffset) {
+      return new Attempt(plan, child, deadlineNanos, List.of(), Map.of(), true, logOffset);
+    }
+
+    static Attempt files(LaunchPlan plan, long deadlineNanos, List<FileSubscriptions.Subscription> subscriptions,
+        Map<String, Long> failuresBefore, boolean restarted) {
+      return new Attempt(plan, null, deadlineNanos, subscriptions, failuresBefore, restarted, 0);
+    }
+  }
+
+  /** Envoy's words when a child finds the INITIALIZING flag of an earlier child still set. */
+  static final String STILL_INITIALIZING = "previous envoy process is still initializing";
 
   private final ScheduledExecutorService loop;
   private final ProcessControl processes;
@@ -95,6 +127,10 @@ public final class Supervisor {
   private int startFailures;
   private String coldReason;
   private long coldDeadlineNanos;
+  /** Why the hot-restart INITIALIZING flag may be stuck (only epoch 0 clears it); null when not. */
+  private String stuckInitializingFlag;
+  private InotifyBudget lastBudgetChecked;
+  private long nextBudgetCheckNanos;
 
   Supervisor(AgentSettings settings, ScheduledExecutorService loop, ProcessControl processes,
       IntFunction<EnvoyAdmin> adminOnPort, LongSupplier nanoTime, Random random, StatusBoard status) {
@@ -375,11 +411,11 @@ public final class Supervisor {
     if (snapshot == knownGood && epochs.isEmpty()) {
       Optional<LaunchPlan> fromDisk = planFromAppliedFiles(snapshot);
       if (fromDisk.isPresent()) {
-        return fromDisk;
+        return withinInotifyBudget(fromDisk.get());
       }
     }
     try {
-      return Optional.of(LaunchPlan.of(snapshot, settings));
+      return withinInotifyBudget(LaunchPlan.of(snapshot, settings));
     } catch (InvalidInputException e) {
       LOG.warn("snapshot refused version={} problems={}", snapshot.getVersion(), e.problems().size());
       e.problems().forEach(p -> LOG.warn("snapshot refused version={} problem=\"{}\"", snapshot.getVersion(), p));
@@ -387,6 +423,30 @@ public final class Supervisor {
           e.problems().stream().map(dev.envoyagent.model.Problem::toString).toList());
       return Optional.empty();
     }
+  }
+
+  /**
+   * The plan, unless its watched files need more inotify instances than the host leaves for
+   * Envoy's user: Envoy would abort on the first subscription it cannot watch. The limit is read
+   * again when the number of files changes, and at most once a minute otherwise.
+   */
+  private Optional<LaunchPlan> withinInotifyBudget(LaunchPlan plan) {
+    InotifyBudget budget = new InotifyBudget(plan.files().watched().size());
+    long now = nanoTime.getAsLong();
+    if (budget.subscriptions() == 0 || (budget.equals(lastBudgetChecked) && now < nextBudgetCheckNanos)) {
+      return Optional.of(plan);
+    }
+    Optional<String> shortfall = processes.inotifyLimit(List.copyOf(epochs)).flatMap(budget::shortfall);
+    if (shortfall.isPresent()) {
+      String version = plan.snapshot().getVersion();
+      LOG.warn("snapshot refused version={} reason=\"{}\"", version, shortfall.get());
+      status.rejected(version, shortfall.get(), List.of("envoy.delivery: " + shortfall.get()));
+      lastBudgetChecked = null;
+      return Optional.empty();
+    }
+    lastBudgetChecked = budget;
+    nextBudgetCheckNanos = now + Duration.ofMinutes(1).toNanos();
+    return Optional.of(plan);
   }
 
   /**
@@ -417,8 +477,19 @@ public final class Supervisor {
     }
   }
 
-  /** Validates the candidate with Envoy itself; a refusal is remembered so it is not retried. */
+  /**
+   * Validates the candidate with Envoy itself, after checking the binary is a release this agent
+   * supports; a refusal is remembered so it is not retried.
+   */
   private boolean validate(LaunchPlan plan, String digest) {
+    Optional<String> unsupported = unsupportedEnvoy(processes, settings.envoy().binary());
+    if (unsupported.isPresent()) {
+      LOG.error("not starting Envoy version={}: {}", plan.snapshot().getVersion(), unsupported.get());
+      status.error(unsupported.get());
+      refusedDigest = digest;
+      desired = null;
+      return false;
+    }
     Path candidateDir = LaunchPlan.candidateDir(settings);
     try {
       new ConfigWriter(candidateDir).write(plan.candidate(candidateDir));
@@ -441,6 +512,25 @@ public final class Supervisor {
   }
 
   /**
+   * Why {@code binary} must not run, when {@code --version} names a release older than
+   * {@link EnvoyVersion#MINIMUM}; empty when it is supported or says no version (validation then
+   * has the last word).
+   */
+  static Optional<String> unsupportedEnvoy(ProcessControl processes, Path binary) {
+    Optional<String> output = processes.version(binary, Duration.ofSeconds(30));
+    Optional<EnvoyVersion> version = output.flatMap(EnvoyVersion::parse);
+    if (version.isEmpty()) {
+      LOG.debug("no Envoy release in the output of {} --version: {}", binary, output.orElse("(did not run)"));
+      return Optional.empty();
+    }
+    if (version.get().supported()) {
+      return Optional.empty();
+    }
+    return Optional.of("Envoy " + version.get() + " (" + binary + ") is older than " + EnvoyVersion.MINIMUM
+        + ", the oldest release this agent supports; install Envoy " + EnvoyVersion.MINIMUM + " or newer");
+  }
+
+  /**
    * What a refusal is remembered by, so the same snapshot is not retried in a loop. The version is
    * part of it: a source that publishes a new version asks for a new attempt even with the same
    * content (Envoy's verdict may have depended on something that changed since, e.g. its binary's
@@ -457,6 +547,9 @@ public final class Supervisor {
     }
     if (serving.concurrency() != envoy.concurrency()) {
       return "concurrency changes from " + serving.concurrency() + " to " + envoy.concurrency();
+    }
+    if (stuckInitializingFlag != null) {
+      return stuckInitializingFlag;
     }
     if (hotRestartFailures >= HOT_RESTART_FAILURES_BEFORE_COLD) {
       return hotRestartFailures + " hot restarts in a row failed";
@@ -477,7 +570,7 @@ public final class Supervisor {
     EnvoyAdmin admin = admin();
     tryPost(admin, "/healthcheck/fail");
     tryPost(admin, "/drain_listeners?graceful");
-    attempt = new Attempt(plan, null, 0, 0);
+    attempt = Attempt.newEpoch(plan, null, 0, 0);
     coldReason = reason;
     phase = Phase.COLD_DRAINING;
     // Not the tick's "now": validating and asking the binary's version took seconds since then,
@@ -492,12 +585,16 @@ public final class Supervisor {
         : processes.hotRestartVersion(settings.envoy().binary(), Duration.ofSeconds(30)).orElse("");
     try {
       new ConfigWriter(settings.envoy().configDir()).write(plan.files());
+      long logOffset = envoyLogSize();
       EnvoyProcess child = processes.launch(LaunchPlan.command(settings, epoch), envoyLog(), plan.launchDigest(),
           hotRestartVersion);
       epochs.add(child);
       saveTable();
+      if (epoch == 0) {
+        stuckInitializingFlag = null; // epoch 0 creates the shared memory anew
+      }
       long timeout = Duration.ofSeconds(settings.envoy().readyTimeoutS()).toNanos();
-      attempt = new Attempt(plan, child, nanoTime.getAsLong() + timeout, 0); // launching took a while
+      attempt = Attempt.newEpoch(plan, child, nanoTime.getAsLong() + timeout, logOffset); // launching took a while
       phase = epoch == 0 ? Phase.STARTING : Phase.HOT_RESTARTING;
       LOG.info("started Envoy epoch={} pid={} version={}{}", epoch, child.pid(), plan.snapshot().getVersion(),
           coldReason != null ? " after cold restart" : "");
@@ -515,6 +612,9 @@ public final class Supervisor {
   private void checkNewEpoch(long now) {
     EnvoyProcess child = attempt.child();
     if (!processes.isAlive(child)) {
+      if (child.epoch() > 0 && envoyLogSince(attempt.logOffset()).contains(STILL_INITIALIZING)) {
+        stuckInitializingFlag = "epoch " + child.epoch() + " exited with \"" + STILL_INITIALIZING + "\"";
+      }
       newEpochFailed("epoch " + child.epoch() + " exited before it was LIVE", now);
       return;
     }
@@ -528,11 +628,17 @@ public final class Supervisor {
       // Not answering yet: the new epoch is still initialising, or the parent just closed its admin.
     }
     if (now >= attempt.deadlineNanos()) {
-      processes.signal(child, "TERM");
-      // It leaves the table now; a child that ignores SIGTERM must still not linger (it would hold
-      // the hot-restart socket and the INITIALIZING flag), so SIGKILL follows after stop_timeout_s.
+      // SIGKILL, not SIGTERM: a child that shuts down before it terminated its parent sends the
+      // parent a terminate request, and the serving parent shuts down with it. SIGKILL leaves the
+      // child's INITIALIZING flag set in shared memory, so the next restart must be a cold one.
+      processes.signal(child, "KILL");
       abandoned.put(child, now + Duration.ofSeconds(settings.envoy().stopTimeoutS()).toNanos());
-      newEpochFailed("epoch " + child.epoch() + " was not LIVE within " + settings.envoy().readyTimeoutS() + " s", now);
+      if (child.epoch() > 0) {
+        stuckInitializingFlag = "epoch " + child.epoch() + " was killed before it was LIVE, which leaves Envoy's "
+            + "hot-restart INITIALIZING flag set";
+      }
+      newEpochFailed("epoch " + child.epoch() + " was not LIVE within " + settings.envoy().readyTimeoutS()
+          + " s; killed", now);
     }
   }
 
@@ -551,11 +657,19 @@ public final class Supervisor {
     }
     nextRestartNanos = now + Duration.ofMillis(settings.restart().minIntervalMs()).toNanos()
         + (long) (random.nextDouble() * 0.2 * Duration.ofMillis(settings.restart().minIntervalMs()).toNanos());
-    markApplied(attempt.plan(), true);
-    attempt = null;
+    LaunchPlan plan = attempt.plan();
     coldReason = null;
     phase = Phase.SERVING;
     servingSinceNanos = now;
+    if (plan.files().watched().isEmpty()) {
+      markApplied(plan, true);
+      attempt = null;
+      return;
+    }
+    // LIVE says Envoy initialised, not that it accepted every watched file: confirm each one.
+    attempt = Attempt.files(plan, now + VERIFY_TIMEOUT.toNanos(), subscriptions(plan, plan.files().watched().keySet()),
+        Map.of(), true);
+    checkWrittenFiles(now);
   }
 
   private void newEpochFailed(String why, long now) {
@@ -594,7 +708,8 @@ public final class Supervisor {
   }
 
   private void writeFiles(LaunchPlan plan, long now) {
-    long rejectedBefore = rejectedUpdates();
+    List<FileSubscriptions.Subscription> changing = subscriptions(plan, changedFiles(plan));
+    Map<String, Long> failuresBefore = failureCounters(changing);
     try {
       var outcome = new ConfigWriter(settings.envoy().configDir()).write(plan.files());
       if (!outcome.changedAnything()) {
@@ -603,7 +718,9 @@ public final class Supervisor {
       }
       LOG.info("wrote watched files version={} written={} removed={}", plan.snapshot().getVersion(),
           outcome.written().size(), outcome.removed().size());
-      attempt = new Attempt(plan, null, now + VERIFY_TIMEOUT.toNanos(), rejectedBefore);
+      List<FileSubscriptions.Subscription> written = subscriptions(plan, outcome.written().stream()
+          .filter(plan.files().watched()::containsKey).toList());
+      attempt = Attempt.files(plan, now + VERIFY_TIMEOUT.toNanos(), written, failuresBefore, false);
     } catch (IOException e) {
       LOG.warn("cannot write config dir={} reason={}", settings.envoy().configDir(), e.toString());
       status.error("cannot write Envoy config: " + e.getMessage());
@@ -611,47 +728,96 @@ public final class Supervisor {
     }
   }
 
-  /** Confirms, through the admin API, that Envoy runs the files just written. */
-  private void checkWrittenFiles(long now) {
-    EnvoyAdmin admin = admin();
+  /** Watched files whose bytes differ from the applied plan's: the ones a write is about to change. */
+  private List<String> changedFiles(LaunchPlan plan) {
+    SortedMap<String, byte[]> before = applied == null ? Collections.emptySortedMap() : applied.files().watched();
+    return plan.files().watched().entrySet().stream()
+        .filter(file -> !Arrays.equals(file.getValue(), before.get(file.getKey())))
+        .map(Map.Entry::getKey).toList();
+  }
+
+  private static List<FileSubscriptions.Subscription> subscriptions(LaunchPlan plan, Collection<String> files) {
+    return files.stream().map(file -> new FileSubscriptions.Subscription(file,
+        RenderedConfig.subscriptionStatPrefix(file), plan.expectedVersions().getOrDefault(file, ""))).toList();
+  }
+
+  /** The failure counters of these subscriptions now; empty (rejections then show only as a timeout) if unknown. */
+  private Map<String, Long> failureCounters(List<FileSubscriptions.Subscription> subscriptions) {
+    if (subscriptions.isEmpty()) {
+      return Map.of();
+    }
     try {
-      Map<String, String> running = ConfigVersions.fromConfigDump(admin.configDump());
-      Map<String, String> expected = attempt.plan().expectedVersions();
-      if (expected.entrySet().stream().allMatch(e -> e.getValue().equals(running.get(e.getKey())))) {
-        markApplied(attempt.plan(), false);
+      return FileSubscriptions.failures(subscriptions, admin().stats(FileSubscriptions.statsFilter(subscriptions)));
+    } catch (IOException e) {
+      LOG.debug("admin not answering before a write: {}", e.toString());
+      return Map.of();
+    }
+  }
+
+  /** Confirms, from its subscription stats, that Envoy took up every watched file just written. */
+  private void checkWrittenFiles(long now) {
+    List<FileSubscriptions.Subscription> subscriptions = attempt.subscriptions();
+    try {
+      Map<String, String> stats = subscriptions.isEmpty() ? Map.of()
+          : admin().stats(FileSubscriptions.statsFilter(subscriptions));
+      FileSubscriptions.Progress progress = FileSubscriptions.progress(subscriptions, attempt.failuresBefore(), stats);
+      if (progress.confirmed()) {
+        markApplied(attempt.plan(), attempt.restarted());
         attempt = null;
         return;
       }
-      if (rejectedUpdates() > attempt.rejectedBefore()) {
-        refuseWritten("Envoy rejected the update (update_rejected went up)");
+      if (!progress.rejected().isEmpty()) {
+        refuseWritten(rejectionReasons(progress.rejected()));
         return;
+      }
+      if (now >= attempt.deadlineNanos()) {
+        refuseWritten(List.of("Envoy did not take up " + describe(progress.pending()) + " within "
+            + VERIFY_TIMEOUT.toSeconds() + " s (their subscriptions' version_text did not change; see " + envoyLog()
+            + ")"));
       }
     } catch (IOException e) {
       LOG.debug("admin not answering while confirming an update: {}", e.toString());
-    }
-    if (now >= attempt.deadlineNanos()) {
-      refuseWritten("Envoy did not load the update within " + VERIFY_TIMEOUT.toSeconds() + " s");
+      if (now >= attempt.deadlineNanos()) {
+        refuseWritten(List.of("Envoy's admin did not answer within " + VERIFY_TIMEOUT.toSeconds()
+            + " s to confirm the update: " + e.getMessage()));
+      }
     }
   }
 
-  private void refuseWritten(String why) {
+  /**
+   * What Envoy refused and why, where it says: the config dump's error_state for listeners (and
+   * clusters); for routes and endpoints Envoy's reason is only in its log.
+   */
+  private List<String> rejectionReasons(List<String> rejectedFiles) {
+    List<String> reasons = new ArrayList<>();
+    reasons.add("Envoy rejected " + describe(rejectedFiles) + " (update_rejected or update_failure rose)");
+    try {
+      ConfigDumpErrors.fromConfigDump(admin().configDump())
+          .forEach((resource, details) -> reasons.add(resource + ": " + details));
+    } catch (IOException e) {
+      LOG.debug("no config dump for the rejection's reasons: {}", e.toString());
+    }
+    if (reasons.size() == 1) {
+      reasons.add("Envoy gives the reason in its log: " + envoyLog());
+    }
+    return reasons;
+  }
+
+  private static String describe(List<String> files) {
+    int shown = Math.min(files.size(), 5);
+    return String.join(", ", files.subList(0, shown)) + (files.size() > shown ? " and " + (files.size() - shown)
+        + " more" : "");
+  }
+
+  private void refuseWritten(List<String> reasons) {
     LaunchPlan plan = attempt.plan();
     attempt = null;
     refusedDigest = refusalKey(plan);
-    LOG.warn("update refused version={} reason=\"{}\"; previous files restored", plan.snapshot().getVersion(), why);
-    status.rejected(plan.snapshot().getVersion(), why);
+    String summary = String.join("; ", reasons);
+    LOG.warn("update refused version={} reason=\"{}\"; previous files restored", plan.snapshot().getVersion(),
+        summary);
+    status.rejected(plan.snapshot().getVersion(), summary, reasons);
     restoreAppliedFiles();
-  }
-
-  private long rejectedUpdates() {
-    try {
-      return admin().stats().entrySet().stream()
-          .filter(e -> e.getKey().endsWith("update_rejected"))
-          .mapToLong(Map.Entry::getValue)
-          .sum();
-    } catch (IOException e) {
-      return 0;
-    }
   }
 
   private void restoreAppliedFiles() {
@@ -781,6 +947,26 @@ public final class Supervisor {
 
   private Path envoyLog() {
     return settings.stateDir().resolve("envoy.log");
+  }
+
+  private long envoyLogSize() {
+    try {
+      return java.nio.file.Files.size(envoyLog());
+    } catch (IOException e) {
+      return 0;
+    }
+  }
+
+  /** What Envoy logged since {@code offset} (at most the last 64 KiB of it). */
+  private String envoyLogSince(long offset) {
+    try (var file = java.nio.channels.FileChannel.open(envoyLog())) {
+      long from = Math.max(offset, file.size() - 65536);
+      java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocate((int) Math.max(0, file.size() - from));
+      file.read(buffer, from);
+      return new String(buffer.array(), 0, buffer.position(), java.nio.charset.StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      return "";
+    }
   }
 
   private void saveTable() {

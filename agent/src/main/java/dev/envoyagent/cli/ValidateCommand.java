@@ -3,11 +3,15 @@ package dev.envoyagent.cli;
 import dev.envoyagent.api.v1.RouteSnapshot;
 import dev.envoyagent.config.AgentConfigLoader;
 import dev.envoyagent.config.AgentSettings;
+import dev.envoyagent.envoy.HostProcessControl;
+import dev.envoyagent.envoy.InotifyBudget;
+import dev.envoyagent.envoy.ProcessTable;
 import dev.envoyagent.model.InvalidInputException;
 import dev.envoyagent.model.Problem;
 import dev.envoyagent.model.RouteSnapshots;
 import dev.envoyagent.render.EnvoyConfigRenderer;
 import dev.envoyagent.render.RenderSettings;
+import dev.envoyagent.render.RenderedConfig;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -54,7 +58,8 @@ final class ValidateCommand implements Callable<Integer> {
       try {
         RouteSnapshot snapshot = RouteSnapshots.load(routes);
         if (settings != null) {
-          EnvoyConfigRenderer.render(snapshot, RenderSettings.from(settings));
+          RenderedConfig rendered = EnvoyConfigRenderer.render(snapshot, RenderSettings.from(settings));
+          ok &= reportInotify(settings, rendered.watchedFiles().size(), out, err);
         }
         out.println("OK: " + snapshot.getServicesCount() + " services (version " + snapshot.getVersion() + ")");
       } catch (InvalidInputException e) {
@@ -63,6 +68,35 @@ final class ValidateCommand implements Callable<Integer> {
       }
     }
     return ok ? ExitCodes.OK : ExitCodes.INVALID;
+  }
+
+  /**
+   * The inotify instances these watched files need (see {@link InotifyBudget}) against this host's
+   * limit, as {@code run} will check it; false when they do not fit.
+   */
+  private static boolean reportInotify(AgentSettings settings, int watchedFiles, PrintWriter out, PrintWriter err) {
+    if (watchedFiles == 0) {
+      out.println("inotify: no watched files (delivery " + settings.envoy().delivery().configName()
+          + "): Envoy needs no inotify instances for its config");
+      return true;
+    }
+    InotifyBudget budget = new InotifyBudget(watchedFiles);
+    var running = new ProcessTable(settings.stateDir().resolve("envoy-processes.json")).load();
+    var limit = new HostProcessControl(settings.stateDir().resolve("run")).inotifyLimit(running);
+    String need = "inotify: " + watchedFiles + " watched files (LDS, CDS, one per RDS and EDS file) need "
+        + budget.instancesNeeded() + " instances during a hot restart";
+    if (limit.isEmpty()) {
+      out.println(need + "; this host's " + InotifyBudget.SYSCTL + " could not be read");
+      return true;
+    }
+    var shortfall = budget.shortfall(limit.get());
+    if (shortfall.isPresent()) {
+      err.println("envoy.delivery: " + shortfall.get());
+      return false;
+    }
+    out.println(need + "; " + InotifyBudget.SYSCTL + "=" + limit.get().maxUserInstances() + ", other processes of "
+        + limit.get().user() + " hold " + limit.get().heldByOthers());
+    return true;
   }
 
   static void report(PrintWriter err, Path file, InvalidInputException e) {

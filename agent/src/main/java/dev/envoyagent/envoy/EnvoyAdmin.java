@@ -9,11 +9,18 @@ public interface EnvoyAdmin {
   /** {@code GET /server_info}: who answered (epoch), and in what state. */
   ServerInfo serverInfo() throws IOException;
 
-  /** {@code GET /config_dump?include_eds}. */
+  /**
+   * {@code GET /config_dump} without endpoints: at 10,000 services {@code include_eds} would be
+   * most of the answer, and nothing the agent reads is there (Envoy does not report EDS versions).
+   */
   JsonNode configDump() throws IOException;
 
-  /** {@code GET /stats?format=json} as name → value, counters and gauges only. */
-  java.util.Map<String, Long> stats() throws IOException;
+  /**
+   * {@code GET /stats?format=json&filter=RE} as name → value: counters and gauges as decimal
+   * numbers, text readouts (such as a subscription's {@code version_text}) as their text. The RE2
+   * filter keeps a large Envoy from sending every stat.
+   */
+  java.util.Map<String, String> stats(String filter) throws IOException;
 
   /** {@code GET /clusters?format=json} summarised: cluster name → healthy and total hosts. */
   java.util.Map<String, UpstreamCount> upstreamHealth() throws IOException;

@@ -1,5 +1,6 @@
 package dev.envoyagent.envoy;
 
+import dev.envoyagent.apply.AtomicFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -48,7 +49,10 @@ public final class HostProcessControl implements ProcessControl {
       "exit 0");
 
   private final Path runDir;
-  private volatile CachedVersion cachedVersion;
+  private final java.util.concurrent.atomic.AtomicReference<CachedVersion> hotRestartVersions =
+      new java.util.concurrent.atomic.AtomicReference<>();
+  private final java.util.concurrent.atomic.AtomicReference<CachedVersion> versions =
+      new java.util.concurrent.atomic.AtomicReference<>();
 
   /** {@code runDir} holds the pid files of launches in progress. */
   public HostProcessControl(Path runDir) {
@@ -141,24 +145,125 @@ public final class HostProcessControl implements ProcessControl {
 
   @Override
   public Optional<String> hotRestartVersion(Path binary, Duration timeout) {
-    // Asked before every restart; running Envoy for it costs a process start (seconds for some
-    // builds), so the answer is kept while the binary file is the same (inode, size, mtime).
+    return cached(hotRestartVersions, binary, "--hot-restart-version", timeout);
+  }
+
+  /**
+   * Kept on disk too, by the binary's identity: the agent asks at every start, and a start from the
+   * last known good should not wait for Envoy to run once more.
+   */
+  @Override
+  public Optional<String> version(Path binary, Duration timeout) {
+    Path onDisk = runDir.resolve("envoy-version");
     Optional<String> identity = fileIdentity(binary);
-    CachedVersion known = cachedVersion;
+    if (versions.get() == null && identity.isPresent()) {
+      try {
+        String[] known = Files.readString(onDisk).split("\n", 2);
+        if (known.length == 2 && known[0].equals(identity.get())) {
+          versions.set(new CachedVersion(known[0], known[1]));
+        }
+      } catch (IOException e) {
+        // not asked before
+      }
+    }
+    CachedVersion before = versions.get();
+    Optional<String> version = cached(versions, binary, "--version", timeout);
+    CachedVersion after = versions.get();
+    if (after != null && after != before) {
+      try {
+        Files.createDirectories(runDir);
+        AtomicFiles.write(onDisk, (after.identity() + "\n" + after.version()).getBytes(StandardCharsets.UTF_8));
+      } catch (IOException e) {
+        LOG.debug("cannot keep Envoy's version file={} reason={}", onDisk, e.toString());
+      }
+    }
+    return version;
+  }
+
+  /**
+   * Runs {@code binary flag} for what it prints. Asked before restarts; running Envoy for it costs a
+   * process start (seconds for some builds), so the answer is kept while the binary file is the
+   * same (inode, size, mtime).
+   */
+  private static Optional<String> cached(java.util.concurrent.atomic.AtomicReference<CachedVersion> cache,
+      Path binary, String flag, Duration timeout) {
+    Optional<String> identity = fileIdentity(binary);
+    CachedVersion known = cache.get();
     if (identity.isPresent() && known != null && known.identity().equals(identity.get())) {
       return Optional.of(known.version());
     }
-    Optional<String> version = run(List.of(binary.toString(), "--hot-restart-version"), timeout)
+    Optional<String> version = run(List.of(binary.toString(), flag), timeout)
         .filter(r -> r.exitCode() == 0)
         .map(r -> r.output().strip())
         .filter(v -> !v.isEmpty());
     if (version.isPresent() && identity.isPresent()) {
-      cachedVersion = new CachedVersion(identity.get(), version.get());
+      cache.set(new CachedVersion(identity.get(), version.get()));
     }
     return version;
   }
 
   private record CachedVersion(String identity, String version) {}
+
+  @Override
+  public Optional<InotifyBudget.InotifyLimit> inotifyLimit(java.util.Collection<EnvoyProcess> envoy) {
+    try {
+      long max = limitOverride().orElse(Long.parseLong(Files.readString(MAX_USER_INSTANCES).strip()));
+      int uid = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+      java.util.Set<String> skip = new java.util.HashSet<>();
+      envoy.forEach(p -> skip.add(Long.toString(p.pid())));
+      long held = 0;
+      try (var processes = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
+        for (Path process : processes) {
+          if (!skip.contains(process.getFileName().toString()) && ownedBy(process, uid)) {
+            held += inotifyInstances(process);
+          }
+        }
+      }
+      return Optional.of(new InotifyBudget.InotifyLimit(max, held, System.getProperty("user.name") + " (uid " + uid
+          + ")"));
+    } catch (IOException | RuntimeException e) {
+      LOG.debug("cannot read the inotify limit reason={}", e.toString());
+      return Optional.empty();
+    }
+  }
+
+  private static final Path MAX_USER_INSTANCES = Path.of("/proc/sys/fs/inotify/max_user_instances");
+
+  /**
+   * {@code ENVOY_AGENT_INOTIFY_MAX_USER_INSTANCES} stands in for the sysctl, so that the refusal can
+   * be tried without changing the host.
+   */
+  private static Optional<Long> limitOverride() {
+    String value = System.getenv("ENVOY_AGENT_INOTIFY_MAX_USER_INSTANCES");
+    return value == null || value.isBlank() ? Optional.empty() : Optional.of(Long.parseLong(value.strip()));
+  }
+
+  private static boolean ownedBy(Path process, int uid) {
+    try {
+      return ((Integer) Files.getAttribute(process, "unix:uid")) == uid;
+    } catch (IOException | RuntimeException e) {
+      return false; // gone, or not ours to read
+    }
+  }
+
+  /** Each inotify instance is an fd linked to anon_inode:inotify (one instance may have several fds). */
+  private static long inotifyInstances(Path process) {
+    long count = 0;
+    try (var fds = Files.newDirectoryStream(process.resolve("fd"))) {
+      for (Path fd : fds) {
+        try {
+          if (Files.readSymbolicLink(fd).toString().equals("anon_inode:inotify")) {
+            count++;
+          }
+        } catch (IOException e) {
+          // closed while listed
+        }
+      }
+    } catch (IOException e) {
+      return 0; // gone, or not ours to read
+    }
+    return count;
+  }
 
   private static Optional<String> fileIdentity(Path binary) {
     try {

@@ -4,9 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -40,15 +42,18 @@ public final class HttpEnvoyAdmin implements EnvoyAdmin {
 
   @Override
   public JsonNode configDump() throws IOException {
-    return getJson("/config_dump?include_eds");
+    return getJson("/config_dump");
   }
 
   @Override
-  public Map<String, Long> stats() throws IOException {
-    Map<String, Long> values = new LinkedHashMap<>();
-    for (JsonNode stat : getJson("/stats?format=json").path("stats")) {
-      if (stat.has("name") && stat.path("value").isNumber()) {
-        values.put(stat.get("name").asText(), stat.get("value").asLong());
+  public Map<String, String> stats(String filter) throws IOException {
+    Map<String, String> values = new LinkedHashMap<>();
+    String query = "/stats?format=json&filter=" + URLEncoder.encode(filter, StandardCharsets.UTF_8);
+    for (JsonNode stat : getJson(query).path("stats")) {
+      JsonNode value = stat.path("value");
+      // Histograms come as one entry without a name/value pair; they are not asked for.
+      if (stat.has("name") && (value.isNumber() || value.isTextual())) {
+        values.put(stat.get("name").asText(), value.asText());
       }
     }
     return values;

@@ -27,6 +27,15 @@ public interface ProcessControl {
   /** What {@code binary --hot-restart-version} prints, or empty if it cannot be run. */
   Optional<String> hotRestartVersion(Path binary, Duration timeout);
 
+  /** What {@code binary --version} prints (Envoy's release is in it), or empty if it cannot be run. */
+  Optional<String> version(Path binary, Duration timeout);
+
+  /**
+   * The kernel's inotify limit for the user the agent (and so Envoy) runs as, and how many
+   * instances that user's processes other than {@code envoy} hold; empty when it cannot be read.
+   */
+  Optional<InotifyBudget.InotifyLimit> inotifyLimit(java.util.Collection<EnvoyProcess> envoy);
+
   /** The outcome of a config validation, with Envoy's own words when it refused. */
   record Validation(boolean ok, String output) {}
 }

@@ -49,7 +49,7 @@ class ReportingTest {
     }
 
     @Override
-    public Map<String, Long> stats() {
+    public Map<String, String> stats(String filter) {
       return Map.of();
     }
 

@@ -46,6 +46,7 @@ class SupervisorTest {
   private final ManualLoop loop = new ManualLoop();
   private final FakeProcesses processes = new FakeProcesses();
   private Supervisor supervisor;
+  private StatusBoard status;
   private dev.envoyagent.config.AgentSettings settings;
 
   @BeforeEach
@@ -60,16 +61,15 @@ class SupervisorTest {
         ""));
     settings = AgentConfigLoader.load(dir.resolve("agent.yaml"));
     Files.createDirectories(settings.stateDir());
-    supervisor = new Supervisor(settings, loop, processes, port -> processes, clock::get, new Random(1),
-        new StatusBoard(settings.stateDir().resolve("status.json"), () -> 0));
+    status = new StatusBoard(settings.stateDir().resolve("status.json"), () -> 0);
+    supervisor = new Supervisor(settings, loop, processes, port -> processes, clock::get, new Random(1), status);
     supervisor.start();
     loop.runPending();
   }
 
   @Test
-  void aNewEpochThatIgnoresSigtermAfterItsReadyTimeoutIsKilledAndTheParentIsLeftAlone() {
+  void aNewEpochNotLiveInTimeIsKilledNotTermedAndTheRetryIsAColdRestart() {
     EnvoyProcess parent = serve("1");
-    processes.ignoreTerm = true;
     supervisor.submit(snapshot("2", 8081));
     tick();
     EnvoyProcess child = processes.newest();
@@ -77,14 +77,43 @@ class SupervisorTest {
 
     advance(Duration.ofSeconds(6)); // past ready_timeout_s, never LIVE
     tick();
-    assertThat(processes.signals).containsExactly(child.pid() + " TERM");
-    advance(Duration.ofSeconds(2));
-    tick();
-    assertThat(processes.signals).containsExactly(child.pid() + " TERM");
-    advance(Duration.ofSeconds(2)); // past stop_timeout_s
-    tick();
-    assertThat(processes.signals).containsExactly(child.pid() + " TERM", child.pid() + " KILL");
+    // SIGTERM would make the child ask its serving parent to terminate (Envoy's shutdown()).
+    assertThat(processes.signals).containsExactly(child.pid() + " KILL");
     assertThat(processes.isAlive(parent)).isTrue();
+    assertThat(processes.posts).isEmpty();
+
+    // The killed child left the INITIALIZING flag set: a hot restart could never go LIVE again.
+    advance(Duration.ofSeconds(3)); // past the retry backoff
+    tick();
+    assertThat(processes.posts).containsExactly("/healthcheck/fail", "/drain_listeners?graceful");
+    advance(Duration.ofSeconds(3)); // drain_time_s
+    tick();
+    assertThat(processes.signals).containsExactly(child.pid() + " KILL", parent.pid() + " TERM");
+    tick();
+    assertThat(processes.newest().epoch()).as("a fresh family clears the flag").isZero();
+  }
+
+  @Test
+  void anEnvoyOlderThanTheSupportedMinimumIsNotStarted() {
+    processes.versionOutput = "envoy  version: 0123abcd/1.29.4/Clean/RELEASE/BoringSSL";
+    supervisor.submit(snapshot("1", 8080));
+    tick();
+    assertThat(processes.launched).isEmpty();
+    assertThat(processes.validations).isZero();
+    assertThat(statusOf().lastError()).contains("1.29.4").contains("older than 1.30.0");
+  }
+
+  @Test
+  void aRenderNeedingMoreInotifyInstancesThanTheHostLeavesIsRefused() throws Exception {
+    Files.writeString(dir.resolve("agent.yaml"), Files.readString(dir.resolve("agent.yaml"))
+        .replace("delivery: restart", "delivery: files"));
+    settings = AgentConfigLoader.load(dir.resolve("agent.yaml"));
+    restartWithEnvoyGone();
+    processes.inotifyLimit = new dev.envoyagent.envoy.InotifyBudget.InotifyLimit(8, 3, "unit");
+    supervisor.submit(snapshot("1", 8080)); // lds, cds, rds/web, eds/web: 4 files, 8 instances
+    tick();
+    assertThat(processes.launched).isEmpty();
+    assertThat(statusOf().lastError()).contains("fs.inotify.max_user_instances=8").contains("need 8");
   }
 
   @Test
@@ -202,8 +231,8 @@ class SupervisorTest {
   /** A new agent on the same state directory, after its Envoy exited too (a reboot). */
   private void restartWithEnvoyGone() {
     processes.alive.clear();
-    supervisor = new Supervisor(settings, loop, processes, port -> processes, clock::get, new Random(2),
-        new StatusBoard(settings.stateDir().resolve("status.json"), () -> 0));
+    status = new StatusBoard(settings.stateDir().resolve("status.json"), () -> 0);
+    supervisor = new Supervisor(settings, loop, processes, port -> processes, clock::get, new Random(2), status);
     supervisor.start();
     loop.runPending();
   }
@@ -216,6 +245,10 @@ class SupervisorTest {
     processes.live.add(first.pid());
     tick();
     return first;
+  }
+
+  private AgentStatus statusOf() {
+    return status.snapshot();
   }
 
   private void tick() {
@@ -312,6 +345,8 @@ class SupervisorTest {
     final List<String> signals = new ArrayList<>();
     final List<String> posts = new ArrayList<>();
     boolean ignoreTerm;
+    String versionOutput = "envoy  version: 0123abcd/1.36.2/Clean/RELEASE/BoringSSL";
+    dev.envoyagent.envoy.InotifyBudget.InotifyLimit inotifyLimit;
     boolean validationOk = true;
     int validations;
     Duration validateCost = Duration.ZERO;
@@ -376,7 +411,18 @@ class SupervisorTest {
     }
 
     @Override
-    public Map<String, Long> stats() {
+    public Optional<String> version(Path binary, Duration timeout) {
+      return Optional.of(versionOutput);
+    }
+
+    @Override
+    public Optional<dev.envoyagent.envoy.InotifyBudget.InotifyLimit> inotifyLimit(
+        java.util.Collection<EnvoyProcess> envoy) {
+      return Optional.ofNullable(inotifyLimit);
+    }
+
+    @Override
+    public Map<String, String> stats(String filter) {
       return Map.of();
     }
 
