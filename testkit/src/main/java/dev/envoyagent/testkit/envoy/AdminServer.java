@@ -13,7 +13,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.regex.Pattern;
 
 /** Envoy's admin API, the endpoints a supervisor uses. Mutations need POST; GET on them is 400. */
 final class AdminServer {
@@ -34,7 +33,8 @@ final class AdminServer {
 
         String listenersJson();
 
-        Map<String, Long> stats(Pattern filter, boolean usedOnly);
+        /** The stat store, with the server's gauges brought up to date. */
+        Stats stats();
 
         String configDumpJson(boolean includeEds);
 
@@ -145,37 +145,15 @@ final class AdminServer {
         }
     }
 
+    // Rendering follows Envoy's admin stats handler: see StatsRender.
     private void stats(HttpExchange ex, Map<String, String> q, boolean json) throws IOException {
-        Pattern filter;
-        try {
-            filter = q.containsKey("filter") ? Pattern.compile(q.get("filter")) : null;
-        } catch (java.util.regex.PatternSyntaxException e) {
-            send(ex, 400, "text/plain", "Invalid regex: " + e.getDescription() + "\n");
-            return;
-        }
-        Map<String, Long> stats = backend.stats(filter, q.containsKey("usedonly"));
-        StringBuilder sb = new StringBuilder();
-        if (json) {
-            sb.append("{\"stats\":[");
-            boolean first = true;
-            for (Map.Entry<String, Long> e : stats.entrySet()) {
-                sb.append(first ? "" : ",").append("{\"name\":\"").append(e.getKey()).append("\",\"value\":")
-                        .append(e.getValue()).append('}');
-                first = false;
-            }
-            sb.append("]}");
-        } else {
-            stats.forEach((k, v) -> sb.append(k).append(": ").append(v).append('\n'));
-        }
-        send(ex, 200, json ? "application/json" : "text/plain", sb.toString());
+        StatsRender.Answer a = StatsRender.stats(backend.stats(), q);
+        send(ex, a.status(), a.contentType(), a.body());
     }
 
-    // Simplified: no tag extraction, names flattened with an envoy_ prefix.
     private void prometheus(HttpExchange ex, Map<String, String> q) throws IOException {
-        StringBuilder sb = new StringBuilder();
-        backend.stats(null, q.containsKey("usedonly")).forEach((k, v) ->
-                sb.append("envoy_").append(k.replaceAll("[^a-zA-Z0-9_]", "_")).append(' ').append(v).append('\n'));
-        send(ex, 200, "text/plain; version=0.0.4", sb.toString());
+        StatsRender.Answer a = StatsRender.prometheus(backend.stats(), q);
+        send(ex, a.status(), a.contentType(), a.body());
     }
 
     private static Map<String, String> query(String raw) {

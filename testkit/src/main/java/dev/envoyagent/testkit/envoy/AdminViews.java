@@ -16,10 +16,12 @@ import io.envoyproxy.envoy.admin.v3.Listeners;
 import io.envoyproxy.envoy.admin.v3.ListenersConfigDump;
 import io.envoyproxy.envoy.admin.v3.RoutesConfigDump;
 import io.envoyproxy.envoy.admin.v3.SimpleMetric;
+import io.envoyproxy.envoy.admin.v3.UpdateFailureState;
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.Locality;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import java.time.Instant;
@@ -97,22 +99,29 @@ final class AdminViews {
                 clusters.addStaticClusters(ClustersConfigDump.StaticCluster.newBuilder()
                         .setCluster(Any.pack(c.proto)).setLastUpdated(ts(c.lastUpdated)));
             }
-            if (c.assignment != null) {
+            // ConfigDumpHandler::dumpEndpointConfigs: active clusters only; dynamic = added via API;
+            // no version_info and no last_updated (the proto fields are not implemented).
+            ClusterLoadAssignment cla = (c.assignment != null ? c.assignment : c.proto.getLoadAssignment()).toBuilder()
+                    .setClusterName(c.edsServiceName).build();
+            if (c.dynamic) {
                 endpoints.addDynamicEndpointConfigs(EndpointsConfigDump.DynamicEndpointConfig.newBuilder()
-                        .setVersionInfo(c.edsVersion).setEndpointConfig(Any.pack(c.assignment))
-                        .setLastUpdated(ts(c.edsLastUpdated)));
-            } else if (c.proto.hasLoadAssignment()) {
+                        .setEndpointConfig(Any.pack(cla)));
+            } else {
                 endpoints.addStaticEndpointConfigs(EndpointsConfigDump.StaticEndpointConfig.newBuilder()
-                        .setEndpointConfig(Any.pack(c.proto.getLoadAssignment())).setLastUpdated(ts(c.lastUpdated)));
+                        .setEndpointConfig(Any.pack(cla)));
             }
         });
+        cm.warming().stream().sorted(Comparator.comparing(c -> c.name)).forEach(c ->
+                clusters.addDynamicWarmingClusters(ClustersConfigDump.DynamicCluster.newBuilder()
+                        .setVersionInfo(c.versionInfo).setCluster(Any.pack(c.proto)).setLastUpdated(ts(c.lastUpdated))));
         out.addConfigs(Any.pack(clusters.build()));
 
         ListenersConfigDump.Builder listeners = ListenersConfigDump.newBuilder().setVersionInfo(lm.ldsVersion);
         RoutesConfigDump.Builder routes = RoutesConfigDump.newBuilder();
+        java.util.Map<String, ListenersConfigDump.DynamicListener.Builder> dynamic = new java.util.TreeMap<>();
         lm.all().stream().sorted(Comparator.comparing(l -> l.name)).forEach(l -> {
             if (l.dynamic) {
-                listeners.addDynamicListeners(ListenersConfigDump.DynamicListener.newBuilder().setName(l.name)
+                dynamic.put(l.name, ListenersConfigDump.DynamicListener.newBuilder().setName(l.name)
                         .setActiveState(ListenersConfigDump.DynamicListenerState.newBuilder()
                                 .setVersionInfo(l.versionInfo).setListener(Any.pack(l.proto))
                                 .setLastUpdated(ts(l.lastUpdated))));
@@ -129,6 +138,14 @@ final class AdminViews {
                         .setLastUpdated(ts(rds.lastUpdated)));
             }
         });
+        // ListenerManagerImpl::dumpListenerConfigs: the error state of each listener name that failed
+        // (kept after later updates), then the failures of the last update, unnamed.
+        lm.errorStates().forEach((name, e) -> dynamic.computeIfAbsent(name,
+                n -> ListenersConfigDump.DynamicListener.newBuilder().setName(n)).setErrorState(failure(e)));
+        dynamic.values().forEach(listeners::addDynamicListeners);
+        for (ListenerManager.ErrorState e : lm.lastUpdateErrors()) {
+            listeners.addDynamicListeners(ListenersConfigDump.DynamicListener.newBuilder().setErrorState(failure(e)));
+        }
         out.addConfigs(Any.pack(listeners.build()));
         out.addConfigs(Any.pack(routes.build()));
         if (includeEds) {
@@ -153,6 +170,15 @@ final class AdminViews {
             }
         }
         return java.util.Optional.empty();
+    }
+
+    private static UpdateFailureState failure(ListenerManager.ErrorState e) {
+        UpdateFailureState.Builder b = UpdateFailureState.newBuilder().setDetails(e.details())
+                .setFailedConfiguration(Any.pack(e.failedConfiguration()));
+        if (e.lastUpdateAttempt() != null) {
+            b.setLastUpdateAttempt(ts(e.lastUpdateAttempt()));
+        }
+        return b.build();
     }
 
     static Address address(String ip, int port) {

@@ -1,7 +1,7 @@
 package dev.envoyagent.testkit.envoy;
 
 /** A configuration Envoy would refuse; the message is shaped like Envoy's. */
-final class ConfigException extends Exception {
+class ConfigException extends Exception {
     ConfigException(String message) {
         super(message);
     }

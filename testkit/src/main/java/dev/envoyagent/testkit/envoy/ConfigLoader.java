@@ -16,7 +16,16 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Strict loading of Envoy v3 config: unknown fields, bad enum names and unknown Any types fail. */
+/**
+ * Loading of Envoy v3 config as MessageUtil::loadFromJson (source/common/protobuf/utility.cc):
+ * a strict parse first; when only unknown fields (or unknown enum names) break it, the
+ * validation visitor decides (source/common/protobuf/message_validator_impl.cc). The bootstrap
+ * uses the static visitor (strict: "Protobuf message (...) has unknown fields", unless
+ * {@code --allow-unknown-static-fields}); xDS files the dynamic one (a warning "Unknown field: ..."
+ * counted once per description in {@code server.dynamic_unknown_fields}, unless
+ * {@code --reject-unknown-dynamic-fields} makes it strict or {@code --ignore-unknown-dynamic-fields}
+ * silent). Unknown Any types always fail.
+ */
 final class ConfigLoader {
     static final String LISTENER_TYPE = "type.googleapis.com/envoy.config.listener.v3.Listener";
     static final String CLUSTER_TYPE = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
@@ -27,9 +36,92 @@ final class ConfigLoader {
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
     private final ProtoTypes types;
+    private Visitor staticVisitor = new Visitor(Visitor.Mode.STRICT, null, null);
+    private Visitor dynamicVisitor = new Visitor(Visitor.Mode.WARNING, null, null);
+    private SimulatorOptions options;
+    private volatile io.envoyproxy.envoy.config.core.v3.Node localNode =
+            io.envoyproxy.envoy.config.core.v3.Node.getDefaultInstance();
 
     ConfigLoader(ProtoTypes types) {
         this.types = types;
+    }
+
+    /** Envoy's ProtobufMessage::ValidationVisitor: strict, warning (logged and counted once per description) or null. */
+    static final class Visitor {
+        enum Mode { STRICT, WARNING, NULL }
+
+        private final Mode mode;
+        private final Stats stats;
+        private final String counter;
+        private final java.util.Set<String> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        private Log log;
+
+        Visitor(Mode mode, Stats stats, String counter) {
+            this.mode = mode;
+            this.stats = stats;
+            this.counter = counter;
+            if (stats != null) {
+                stats.counter(counter);
+            }
+        }
+
+        void onUnknownField(String description) throws ConfigException {
+            switch (mode) {
+                case STRICT -> throw new UnknownFieldsException("Protobuf message (" + description
+                        + ") has unknown fields");
+                case WARNING -> {
+                    if (seen.add(description)) {
+                        if (log != null) {
+                            log.warn("misc", "Unknown field: " + description);
+                        }
+                        if (stats != null) {
+                            stats.inc(counter);
+                        }
+                    }
+                }
+                default -> { }
+            }
+        }
+    }
+
+    /** Envoy's UnknownProtoFieldException: its message ends with "has unknown fields". */
+    static final class UnknownFieldsException extends ConfigException {
+        UnknownFieldsException(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * The validation context of the command line (ValidationContext in server.cc): static visitor
+     * strict unless --allow-unknown-static-fields, dynamic visitor warning unless
+     * --reject-unknown-dynamic-fields / --ignore-unknown-dynamic-fields; counters
+     * {@code server.static_unknown_fields}, {@code server.dynamic_unknown_fields}.
+     */
+    void configure(SimulatorOptions options, Stats stats, Log log) {
+        this.options = options;
+        staticVisitor = new Visitor(options.allowUnknownStaticFields() ? Visitor.Mode.WARNING : Visitor.Mode.STRICT,
+                stats, "server.static_unknown_fields");
+        dynamicVisitor = new Visitor(options.rejectUnknownDynamicFields() ? Visitor.Mode.STRICT
+                : options.ignoreUnknownDynamicFields() ? Visitor.Mode.NULL : Visitor.Mode.WARNING,
+                stats, "server.dynamic_unknown_fields");
+        staticVisitor.log = log;
+        dynamicVisitor.log = log;
+    }
+
+    /** The node xDS subscriptions identify as: bootstrap {@code node} with --service-node/-cluster/-zone applied. */
+    io.envoyproxy.envoy.config.core.v3.Node localNode() {
+        return localNode;
+    }
+
+    /**
+     * Config::Utility::checkLocalInfo (source/common/config/utility.cc), called by
+     * SubscriptionFactoryImpl::subscriptionFromConfigSource for every subscription, file ones included.
+     */
+    void checkLocalInfo(String typeUrl) throws ConfigException {
+        if (localNode.getId().isEmpty() || localNode.getCluster().isEmpty()) {
+            throw new ConfigException(typeUrl + ": node 'id' and 'cluster' are required. Set it either in 'node' "
+                    + "config or via --service-node and --service-cluster options.");
+        }
     }
 
     ProtoTypes types() {
@@ -48,20 +140,29 @@ final class ConfigLoader {
         Bootstrap.Builder builder = Bootstrap.newBuilder();
         if (configPath != null && !configPath.isEmpty()) {
             Path path = Path.of(configPath);
-            merge(readTree(path, read(path)), builder);
+            merge(readTree(path, read(path)), builder, staticVisitor);
         }
         if (configYaml != null && !configYaml.isEmpty()) {
             // Envoy merges --config-yaml over the file with protobuf MergeFrom semantics.
             Bootstrap.Builder overlay = Bootstrap.newBuilder();
-            merge(parse(YAML, configYaml, "--config-yaml"), overlay);
+            merge(parse(YAML, configYaml, "--config-yaml"), overlay, staticVisitor);
             builder.mergeFrom(overlay.build());
         }
-        return builder.build();
+        Bootstrap b = builder.build();
+        io.envoyproxy.envoy.config.core.v3.Node.Builder node = b.getNode().toBuilder();
+        if (options != null && !options.serviceNode().isEmpty()) {
+            node.setId(options.serviceNode());
+        }
+        if (options != null && !options.serviceCluster().isEmpty()) {
+            node.setCluster(options.serviceCluster());
+        }
+        localNode = node.build();
+        return b;
     }
 
     DiscoveryFile loadDiscoveryFile(Path path) throws ConfigException {
         DiscoveryResponse.Builder builder = DiscoveryResponse.newBuilder();
-        merge(readTree(path, read(path)), builder);
+        merge(readTree(path, read(path)), builder, dynamicVisitor);
         DiscoveryResponse response = builder.build();
         List<Any> resources = new ArrayList<>();
         for (Any any : response.getResourcesList()) {
@@ -99,15 +200,24 @@ final class ConfigLoader {
         return any;
     }
 
-    private void merge(JsonNode tree, Message.Builder builder) throws ConfigException {
+    private void merge(JsonNode tree, Message.Builder builder, Visitor visitor) throws ConfigException {
         types.resolveAll(tree);
         String json = tree.toString();
+        Message.Builder relaxed = builder.clone();
         try {
             types.strictParser().merge(json, builder);
         } catch (InvalidProtocolBufferException | RuntimeException e) {
-            String snippet = json.length() > 300 ? json.substring(0, 300) + "..." : json;
-            throw new ConfigException("Unable to parse JSON as proto (INVALID_ARGUMENT:" + e.getMessage() + "): "
-                    + snippet, e);
+            try {
+                types.strictParser().ignoringUnknownFields().merge(json, relaxed);
+            } catch (InvalidProtocolBufferException | RuntimeException relaxedError) {
+                String snippet = json.length() > 300 ? json.substring(0, 300) + "..." : json;
+                throw new ConfigException("Unable to parse JSON as proto (INVALID_ARGUMENT:" + relaxedError.getMessage()
+                        + "): " + snippet, relaxedError);
+            }
+            // Only unknown fields (or enum names) broke the strict parse: the visitor decides.
+            visitor.onUnknownField("type " + builder.getDescriptorForType().getFullName() + " reason INVALID_ARGUMENT:"
+                    + e.getMessage());
+            builder.clear().mergeFrom(relaxed.build());
         }
     }
 

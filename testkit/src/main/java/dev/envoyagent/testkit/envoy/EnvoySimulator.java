@@ -52,7 +52,7 @@ public final class EnvoySimulator {
 
     private static int validate(SimulatorOptions options, Faults faults, Log log) {
         try {
-            new Validator(faults, log).validate(options.configPath(), options.configYaml());
+            new Validator(faults, log).validate(options);
             System.out.println("configuration '" + options.configPath() + "' OK");
             return 0;
         } catch (ConfigException e) {

@@ -23,8 +23,9 @@ final class FilterChains {
     static final String HEALTH_CHECK = "type.googleapis.com/envoy.extensions.filters.http.health_check.v3.HealthCheck";
 
     /**
-     * What building needs. {@code validateMode}: no subscriptions, every file is read now and every
-     * cluster reference (routes, RDS, TCP proxy) must resolve.
+     * What building needs. {@code validateMode}: subscriptions are created (node and path checks,
+     * inotify instance) but never started, so no xDS file is read
+     * (source/server/config_validation/server.cc).
      */
     record Context(ConfigLoader loader, ClusterManager clusters, UpstreamPool pool, Stats stats, Log log, Faults faults,
                    FileWatcher watcher, BooleanSupplier healthCheckFailed, boolean validateMode) {
@@ -78,26 +79,20 @@ final class FilterChains {
                 RouteTable table = RouteTable.compile(hcm.getRouteConfig());
                 // Envoy checks inline route configs against the clusters known now (validate_clusters defaults true).
                 boolean check = !hcm.getRouteConfig().hasValidateClusters() || hcm.getRouteConfig().getValidateClusters().getValue();
-                if (check || ctx.validateMode()) {
+                if (check) {
                     checkClusters(table, ctx);
                 }
                 routes = () -> table;
             }
             case RDS -> {
                 var rds = hcm.getRds();
-                PathSource source = PathSource.of(rds.getConfigSource(), "rds config_source");
-                if (ctx.validateMode()) {
-                    RouteTable table = RouteTable.compile(RdsSubscription.read(ctx.loader(), source,
-                            rds.getRouteConfigName(), ctx.faults()).config());
-                    checkClusters(table, ctx);
-                    routes = () -> table;
-                } else {
-                    RdsSubscription sub = new RdsSubscription(hcm.getStatPrefix(), rds.getRouteConfigName(), source,
-                            ctx.loader(), ctx.stats(), ctx.log(), ctx.faults(), null);
-                    sub.start(ctx.watcher());
-                    routes = () -> sub.table;
-                    owned = sub;
+                RdsSubscription sub = new RdsSubscription(hcm.getStatPrefix(), rds.getRouteConfigName(),
+                        rds.getConfigSource(), ctx.loader(), ctx.stats(), ctx.log(), ctx.faults(), ctx.watcher());
+                if (!ctx.validateMode()) {
+                    sub.start(); // validation creates the subscription but never reads the file
                 }
+                routes = () -> sub.table;
+                owned = sub;
             }
             default -> throw new ConfigException("simulator: route specifier " + hcm.getRouteSpecifierCase()
                     + " is not supported");
@@ -166,13 +161,7 @@ final class FilterChains {
             throw new ConfigException("Proto constraint validation failed (TcpProxyValidationError.ClusterSpecifier: "
                     + "value is required)");
         }
-        if (ctx.validateMode()) {
-            for (String n : names) {
-                if (ctx.clusters().get(n) == null) {
-                    throw new ConfigException("tcp proxy: unknown cluster '" + n + "'");
-                }
-            }
-        }
+        // TcpProxy::Config does not check cluster names: an unknown one fails each connection (no_route).
         int attempts = p.hasMaxConnectAttempts() ? p.getMaxConnectAttempts().getValue() : 1;
         return new TcpProxy(p.getStatPrefix(), cluster, attempts, ctx.clusters(), ctx.stats());
     }
@@ -183,9 +172,6 @@ final class FilterChains {
             throw new ConfigException("simulator: thrift_proxy needs an inline route_config whose first route names a cluster");
         }
         String name = p.getRouteConfig().getRoutes(0).getRoute().getCluster();
-        if (ctx.validateMode() && ctx.clusters().get(name) == null) {
-            throw new ConfigException("thrift proxy: unknown cluster '" + name + "'");
-        }
         String prefix = p.getStatPrefix().isEmpty() ? "thrift" : p.getStatPrefix();
         return new TcpProxy(prefix, () -> name, 1, ctx.clusters(), ctx.stats());
     }

@@ -40,7 +40,9 @@ final class ListenerManager {
     private final Map<String, ActiveListener> listeners = new ConcurrentHashMap<>();
     private final Set<String> staticNames = ConcurrentHashMap.newKeySet();
     private volatile boolean workersStarted;
-    private PathSource lds;
+    private FileSubscription lds;
+    private final Map<String, ErrorState> errorTracker = new ConcurrentHashMap<>();
+    private volatile List<ErrorState> overallErrors = List.of();
     volatile String ldsVersion = "";
     volatile Instant ldsLastUpdated;
 
@@ -75,11 +77,28 @@ final class ListenerManager {
         });
     }
 
+    /**
+     * LdsApiImpl: subscribes to the LDS file and applies its current content. Never called in
+     * validate mode: Envoy's validation server creates no LDS API.
+     */
     void startLds(ConfigSource source) throws ConfigException {
-        lds = PathSource.of(source, "lds_config");
-        stats.declare("listener_manager.lds.", "update_attempt", "update_success", "update_rejected", "update_failure");
-        lds.subscribe(context.watcher(), this::onLdsFile);
-        onLdsFile();
+        lds = FileSubscription.create(source, "lds_config", ConfigLoader.LISTENER_TYPE, "listener_manager.lds.", loader,
+                stats, log, faults, context.watcher(), this::onLdsUpdate);
+        lds.start();
+    }
+
+    /** An UpdateFailureState of the listeners config dump (admin/v3/config_dump_shared.proto). */
+    record ErrorState(String name, Listener failedConfiguration, String details, Instant lastUpdateAttempt) {
+    }
+
+    /** Per listener name, kept across updates (ListenerManagerImpl's lds_error_state_tracker_). */
+    Map<String, ErrorState> errorStates() {
+        return errorTracker;
+    }
+
+    /** The failures of the last LDS update (overall_error_state_, replaced at every update). */
+    List<ErrorState> lastUpdateErrors() {
+        return overallErrors;
     }
 
     /** Takes or binds every socket and starts accepting: Envoy's "starting workers". */
@@ -97,86 +116,98 @@ final class ListenerManager {
         workersStarted = true;
     }
 
-    void onLdsFile() {
-        stats.inc("listener_manager.lds.update_attempt");
-        try {
-            if (faults.rejectAllConfig()) {
-                throw new ConfigException("simulator: every config is rejected (" + Faults.REJECT_ALL_CONFIG + ")");
-            }
-            ConfigLoader.DiscoveryFile file = loader.loadDiscoveryFile(lds.path());
-            applyLds(file.versionInfo(), ConfigLoader.resources(file, Listener.class, ConfigLoader.LISTENER_TYPE));
-            stats.inc("listener_manager.lds.update_success");
-            stats.gauge("listener_manager.lds.version").set(file.versionInfo().hashCode() & 0x7fffffffL);
-            log.info("upstream", "lds: add/update listeners from " + lds.path() + " version " + file.versionInfo());
-        } catch (ConfigException e) {
-            stats.inc("listener_manager.lds.update_rejected");
-            log.warn("config", "Filesystem config update rejected: " + e.getMessage());
-        }
-    }
-
-    private synchronized void applyLds(String version, List<Listener> list) throws ConfigException {
-        Map<String, ActiveListener> current = new LinkedHashMap<>();
-        for (ActiveListener l : listeners.values()) {
-            if (l.dynamic) {
-                current.put(l.name, l);
-            }
-        }
-        for (Listener l : list) {
-            if (l.getName().isEmpty()) {
-                throw new ConfigException("error adding listener: LDS listeners must have a name");
-            }
-            if (staticNames.contains(l.getName())) {
-                throw new ConfigException("error updating listener '" + l.getName() + "': cannot update a static listener");
-            }
-        }
-        List<Listener> changed = list.stream().filter(l -> current.get(l.getName()) == null
-                || !current.get(l.getName()).proto.equals(l)).toList();
-        Map<String, ActiveListener> built = buildAll(changed, version, true, current);
+    /** LdsApiImpl::onConfigUpdate: removals first, then each listener on its own; errors are collected. */
+    private synchronized void onLdsUpdate(ConfigLoader.DiscoveryFile file) throws ConfigException {
+        List<Listener> list = ConfigLoader.resources(file, Listener.class, ConfigLoader.LISTENER_TYPE);
+        String version = file.versionInfo();
         Set<String> wanted = new HashSet<>();
         list.forEach(l -> wanted.add(l.getName()));
-        List<ActiveListener> toBind = new ArrayList<>();
-        for (ActiveListener b : built.values()) {
-            ActiveListener old = current.get(b.name);
-            if (old == null || !old.address.equals(b.address)) {
-                toBind.add(b);
-            }
-        }
-        if (workersStarted) {
-            bindAll(toBind, built);
-        }
-        // Commit.
-        for (ActiveListener old : current.values()) {
-            if (!wanted.contains(old.name)) {
+        boolean anyApplied = false;
+        for (ActiveListener old : new ArrayList<>(listeners.values())) {
+            if (old.dynamic && !wanted.contains(old.name)) {
                 listeners.remove(old.name);
                 retire(old);
                 stats.inc("listener_manager.listener_removed");
+                log.info("upstream", "lds: remove listener '" + old.name + "'");
+                anyApplied = true;
             }
         }
-        for (ActiveListener b : built.values()) {
-            ActiveListener old = current.get(b.name);
-            if (old != null && old.address.equals(b.address)) {
-                old.replaceHandler(b.proto, b.handler(), version).close();
-                stats.inc("listener_manager.listener_modified");
-                continue;
-            }
-            if (old != null) {
-                retire(old);
-                stats.inc("listener_manager.listener_modified");
+        List<ErrorState> failures = new ArrayList<>();
+        StringBuilder message = new StringBuilder();
+        Set<String> seen = new HashSet<>();
+        for (Listener l : list) {
+            String error;
+            if (!seen.add(l.getName())) {
+                error = "duplicate listener " + l.getName() + " found";
             } else {
-                stats.inc("listener_manager.listener_added");
+                try {
+                    if (addOrUpdate(l, version)) {
+                        anyApplied = true;
+                        log.info("upstream", "lds: add/update listener '" + l.getName() + "'");
+                    }
+                    continue;
+                } catch (ConfigException | RuntimeException e) {
+                    error = e.getMessage();
+                }
             }
-            listeners.put(b.name, b);
-            if (workersStarted) {
-                b.startAccepting();
-            }
+            failures.add(new ErrorState(null, l, error, null));
+            message.append(l.getName()).append(": ").append(error).append('\n');
         }
-        for (ActiveListener l : listeners.values()) {
-            if (l.dynamic && wanted.contains(l.name)) {
-                l.versionInfo = version;
-            }
+        overallErrors = List.copyOf(failures);
+        if (anyApplied) {
+            ldsVersion = version;
+            ldsLastUpdated = Instant.now();
         }
-        ldsVersion = version;
-        ldsLastUpdated = Instant.now();
+        if (message.length() > 0) {
+            throw new ConfigException("Error adding/updating listener(s) " + message);
+        }
+    }
+
+    /**
+     * ListenerManagerImpl::addOrUpdateListener: false when skipped (a static listener's name, or
+     * unchanged); a failure is also recorded in the listener's error state.
+     */
+    private boolean addOrUpdate(Listener l, String version) throws ConfigException {
+        String name = l.getName().isEmpty() ? java.util.UUID.randomUUID().toString() : l.getName();
+        if (!l.hasAddress()) {
+            throw new ConfigException("error adding listener named '" + name + "': address is necessary");
+        }
+        try {
+            return addOrUpdateInternal(l, name, version);
+        } catch (ConfigException | RuntimeException e) {
+            errorTracker.put(name, new ErrorState(name, l, e.getMessage(), Instant.now()));
+            throw e;
+        }
+    }
+
+    private boolean addOrUpdateInternal(Listener l, String name, String version) throws ConfigException {
+        ActiveListener current = listeners.get(name);
+        if (staticNames.contains(name) || current != null && current.proto.equals(l)) {
+            return false; // blockLdsUpdate: static, or the same config
+        }
+        Map<String, ActiveListener> replaced = current == null ? Map.of() : Map.of(name, current);
+        Map<String, ActiveListener> built = buildAll(List.of(l), version, true, replaced);
+        ActiveListener b = built.get(name);
+        if (workersStarted && (current == null || !current.address.equals(b.address))) {
+            bindAll(List.of(b), built);
+        }
+        if (current != null && current.address.equals(b.address)) {
+            current.replaceHandler(b.proto, b.handler(), version).close();
+            current.versionInfo = version;
+            stats.inc("listener_manager.listener_modified");
+            return true;
+        }
+        if (current != null) {
+            retire(current);
+            stats.inc("listener_manager.listener_modified");
+        } else {
+            stats.inc("listener_manager.listener_added");
+        }
+        listeners.put(name, b);
+        if (workersStarted) {
+            b.startAccepting();
+        }
+        return true;
     }
 
     private void bindAll(List<ActiveListener> toBind, Map<String, ActiveListener> built) throws ConfigException {
@@ -189,6 +220,7 @@ final class ListenerManager {
         } catch (IOException e) {
             bound.forEach(ActiveListener::stopAccepting);
             built.values().forEach(b -> b.handler().close());
+            stats.inc("listener_manager.listener_create_failure");
             throw new ConfigException("cannot bind '" + e.getMessage());
         }
     }
@@ -219,8 +251,9 @@ final class ListenerManager {
                 }
                 String other = addresses.put(key, name);
                 if (other != null && address.getPort() != 0) {
-                    throw new ConfigException("error adding listener '" + key + "': listener '" + name
-                            + "' has duplicate address '" + key + "' as existing listener '" + other + "'");
+                    throw new ConfigException("error adding listener: '" + name + "' has duplicate address '" + key
+                            + "' as existing listener, to check if the listener has duplicated addresses with other "
+                            + "listeners or 'enable_reuse_port' is set to 'false' for the listener");
                 }
                 NetworkHandler handler = FilterChains.build(l, key, context);
                 Listener named = l.getName().isEmpty() ? l.toBuilder().setName(name).build() : l;
@@ -293,6 +326,9 @@ final class ListenerManager {
     }
 
     void closeAll() {
+        if (lds != null) {
+            lds.close();
+        }
         listeners.values().forEach(ActiveListener::closeAll);
     }
 }

@@ -29,25 +29,4 @@ record PathSource(Path path, Path watchedDirectory) {
         }
         return new PathSource(p, watched == null ? null : Path.of(watched));
     }
-
-    Subscription subscribe(FileWatcher watcher, Runnable onChange) {
-        if (watcher == null) {
-            return () -> { };
-        }
-        java.io.Closeable c = watchedDirectory != null ? watcher.watchDirectory(watchedDirectory, onChange)
-                : watcher.watch(path, onChange);
-        return () -> {
-            try {
-                c.close();
-            } catch (java.io.IOException ignored) {
-                // unregistering cannot fail
-            }
-        };
-    }
-
-    /** A live file subscription. */
-    interface Subscription extends AutoCloseable {
-        @Override
-        void close();
-    }
 }

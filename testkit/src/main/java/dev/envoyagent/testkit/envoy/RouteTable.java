@@ -15,7 +15,6 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
 /** A compiled RouteConfiguration: picks the virtual host, then the first matching route. */
 final class RouteTable {
@@ -228,13 +227,9 @@ final class RouteTable {
         return new Matcher(match, regex, List.copyOf(headers));
     }
 
-    // Envoy uses RE2; java.util.regex accepts a superset of its syntax, which is close enough here.
+    // Envoy uses RE2 (CompiledGoogleReMatcher): Java-only syntax and programs over size 100 are refused (Re2).
     private static Pattern regex(String re) throws ConfigException {
-        try {
-            return Pattern.compile(re);
-        } catch (PatternSyntaxException e) {
-            throw new ConfigException("Invalid regex '" + re + "': " + e.getDescription());
-        }
+        return Re2.compileChecked(re);
     }
 
     private static RouteEntry entry(Route r, Set<String> clusters) throws ConfigException {

@@ -18,7 +18,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.regex.Pattern;
 
 /** One serving epoch: start-up sequence, hot-restart parent and child roles, admin backend, shutdown. */
 final class Server implements AdminServer.Backend, HotRestart.ParentSide {
@@ -68,6 +67,7 @@ final class Server implements AdminServer.Backend, HotRestart.ParentSide {
                     TimeUnit.MILLISECONDS);
         }
         try {
+            loader.configure(options, stats, log); // validation visitors, local node (ConfigLoader)
             bootstrap = withNodeOverrides(loader.loadBootstrap(options.configPath(), options.configYaml()));
             bootstrapLoaded = Instant.now();
             hotRestart = HotRestart.initialize(options, faults, log);
@@ -365,7 +365,7 @@ final class Server implements AdminServer.Backend, HotRestart.ParentSide {
     }
 
     @Override
-    public Map<String, Long> stats(Pattern filter, boolean usedOnly) {
+    public Stats stats() {
         stats.gauge("server.state").set(switch (state) {
             case LIVE -> 0;
             case DRAINING -> 1;
@@ -375,7 +375,7 @@ final class Server implements AdminServer.Backend, HotRestart.ParentSide {
         stats.gauge("server.uptime").set((System.currentTimeMillis() - startMillis) / 1000);
         stats.gauge("server.hot_restart_epoch").set(options.restartEpoch());
         stats.gauge("server.concurrency").set(options.concurrency());
-        return stats.snapshot(filter, usedOnly);
+        return stats;
     }
 
     @Override

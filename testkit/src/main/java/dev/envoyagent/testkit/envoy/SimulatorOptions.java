@@ -30,7 +30,10 @@ record SimulatorOptions(
         String serviceCluster,
         String serviceZone,
         String socketPath,
-        boolean version) {
+        boolean version,
+        boolean allowUnknownStaticFields,
+        boolean rejectUnknownDynamicFields,
+        boolean ignoreUnknownDynamicFields) {
 
     enum Mode { SERVE, VALIDATE, INIT_ONLY }
 
@@ -136,7 +139,10 @@ record SimulatorOptions(
                 v.getOrDefault("service-cluster", ""),
                 v.getOrDefault("service-zone", ""),
                 v.getOrDefault("socket-path", "@envoy_domain_socket"),
-                v.containsKey("version"));
+                v.containsKey("version"),
+                v.containsKey("allow-unknown-static-fields"),
+                v.containsKey("reject-unknown-dynamic-fields"),
+                v.containsKey("ignore-unknown-dynamic-fields"));
     }
 
     private static long number(Map<String, String> v, String name, long dflt, long max) throws OptionsException {

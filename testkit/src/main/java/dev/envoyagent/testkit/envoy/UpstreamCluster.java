@@ -36,9 +36,10 @@ final class UpstreamCluster implements Closeable {
     private volatile SmoothWeightedRoundRobin<Host> balancer = new SmoothWeightedRoundRobin<>(List.of(), List.of());
     volatile boolean hadTraffic;
     volatile ClusterLoadAssignment assignment;
-    volatile String edsVersion = "";
-    volatile Instant edsLastUpdated;
-    PathSource edsSource;
+    volatile FileSubscription eds;
+    volatile java.util.concurrent.ScheduledFuture<?> dnsRefresh;
+    private final Map<String, List<InetAddress>> dnsCache = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.CountDownLatch dnsResolved = new java.util.concurrent.CountDownLatch(1);
 
     UpstreamCluster(Cluster proto, String versionInfo, boolean dynamic, Stats stats, Log log) {
         this.name = proto.getName();
@@ -59,7 +60,7 @@ final class UpstreamCluster implements Closeable {
         stats.declare(p, "upstream_cx_total", "upstream_cx_connect_fail", "upstream_cx_none_healthy", "upstream_rq_total",
                 "upstream_rq_retry", "upstream_rq_timeout");
         if (proto.getType() == Cluster.DiscoveryType.EDS) {
-            stats.declare(p, "update_attempt", "update_success", "update_rejected", "update_empty");
+            stats.declare(p, "update_empty"); // the subscription's own stats: FileSubscription
         }
         if (proto.getHealthChecksCount() > 0) {
             stats.declare(p + "health_check.", "attempt", "success", "failure", "network_failure");
@@ -179,25 +180,55 @@ final class UpstreamCluster implements Closeable {
             }
             return List.of(literal(address));
         }
-        try {
-            List<InetAddress> all = List.of(InetAddress.getAllByName(address));
-            List<InetAddress> v4 = all.stream().filter(a -> a instanceof Inet4Address).toList();
-            List<InetAddress> v6 = all.stream().filter(a -> a instanceof Inet6Address).toList();
-            List<InetAddress> picked = switch (proto.getDnsLookupFamily()) {
-                case V4_ONLY -> v4;
-                case V6_ONLY -> v6;
-                case V4_PREFERRED -> v4.isEmpty() ? v6 : v4;
-                case ALL -> all;
-                default -> v6.isEmpty() ? v4 : v6; // AUTO: IPv6 first, as Envoy does
-            };
-            if (type == Cluster.DiscoveryType.LOGICAL_DNS && !picked.isEmpty()) {
-                return List.of(picked.get(0));
-            }
-            return picked;
-        } catch (UnknownHostException e) {
-            // Envoy keeps the cluster and retries DNS; the simulator resolves once (documented).
-            return List.of();
+        // DNS clusters: what the last resolution found (none before the first one completes).
+        List<InetAddress> all = dnsCache.getOrDefault(address, List.of());
+        List<InetAddress> v4 = all.stream().filter(a -> a instanceof Inet4Address).toList();
+        List<InetAddress> v6 = all.stream().filter(a -> a instanceof Inet6Address).toList();
+        List<InetAddress> picked = switch (proto.getDnsLookupFamily()) {
+            case V4_ONLY -> v4;
+            case V6_ONLY -> v6;
+            case V4_PREFERRED -> v4.isEmpty() ? v6 : v4;
+            case ALL -> all;
+            default -> v6.isEmpty() ? v4 : v6; // AUTO: IPv6 first, as Envoy does
+        };
+        if (type == Cluster.DiscoveryType.LOGICAL_DNS && !picked.isEmpty()) {
+            return List.of(picked.get(0));
         }
+        return picked;
+    }
+
+    boolean isDns() {
+        return proto.getType() == Cluster.DiscoveryType.STRICT_DNS || proto.getType() == Cluster.DiscoveryType.LOGICAL_DNS;
+    }
+
+    /**
+     * One DNS round (StrictDnsClusterImpl/LogicalDnsCluster's resolve targets): resolves every
+     * endpoint name, then rebuilds the hosts. A name that fails keeps no address. Runs off the
+     * dispatcher; the first round completes the cluster's pre-init.
+     */
+    void resolveDns(Dns dns, Log log) {
+        for (LocalityLbEndpoints group : proto.getLoadAssignment().getEndpointsList()) {
+            for (LbEndpoint e : group.getLbEndpointsList()) {
+                String name = e.getEndpoint().getAddress().getSocketAddress().getAddress();
+                try {
+                    dnsCache.put(name, dns.resolve(name));
+                } catch (UnknownHostException ex) {
+                    dnsCache.put(name, List.of());
+                    log.debug("upstream", "DNS resolution for " + name + " failed: " + ex.getMessage());
+                }
+            }
+        }
+        try {
+            setHosts(hostsFrom(proto.getLoadAssignment()));
+        } catch (ConfigException ex) {
+            log.warn("upstream", "cluster " + name + ": " + ex.getMessage());
+        }
+        dnsResolved.countDown();
+    }
+
+    /** Waits for the first DNS round (immediately true for other cluster types). */
+    boolean awaitFirstDns(long timeoutMs) throws InterruptedException {
+        return !isDns() || dnsResolved.await(timeoutMs, java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
     static boolean isIpLiteral(String address) {
@@ -214,6 +245,14 @@ final class UpstreamCluster implements Closeable {
 
     @Override
     public void close() {
+        FileSubscription sub = eds;
+        if (sub != null) {
+            sub.close();
+        }
+        java.util.concurrent.ScheduledFuture<?> refresh = dnsRefresh;
+        if (refresh != null) {
+            refresh.cancel(false);
+        }
         if (healthChecker != null) {
             healthChecker.close();
         }
