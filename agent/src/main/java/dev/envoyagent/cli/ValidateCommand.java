@@ -84,7 +84,7 @@ final class ValidateCommand implements Callable<Integer> {
     var running = new ProcessTable(settings.stateDir().resolve("envoy-processes.json")).load();
     var limit = new HostProcessControl(settings.stateDir().resolve("run")).inotifyLimit(running);
     String need = "inotify: " + watchedFiles + " watched files (LDS, CDS, one per RDS and EDS file) need "
-        + budget.instancesNeeded() + " instances during a hot restart";
+        + budget.instancesNeeded() + " inotify instances during a hot restart";
     if (limit.isEmpty()) {
       out.println(need + "; this host's " + InotifyBudget.SYSCTL + " could not be read");
       return true;

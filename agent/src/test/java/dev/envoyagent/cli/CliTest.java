@@ -74,6 +74,20 @@ class CliTest {
   }
 
   @Test
+  void validateReportsTheInotifyInstancesTheWatchedFilesNeed() throws Exception {
+    Path config = dir.resolve("agent.yaml");
+    Files.writeString(config, "node: { id: h1, cluster: web }\nroutes: { file: routes.yaml }\nstate_dir: state\n");
+    Result result = run("validate", "--config", config.toString(), "--routes", routes.toString());
+    // users-api and users-api-v2: routes and endpoints files each; postgres-main is DNS-named (inline).
+    assertThat(result.out() + result.err())
+        .contains("6 watched files").contains("need 12 inotify instances during a hot restart");
+
+    Files.writeString(config, Files.readString(config) + "envoy: { delivery: restart }\n");
+    assertThat(run("validate", "--config", config.toString(), "--routes", routes.toString()).out())
+        .contains("inotify: no watched files (delivery restart)");
+  }
+
+  @Test
   void usageErrorsExitTwo() {
     assertThat(run("validate").exitCode()).isEqualTo(2);
     assertThat(run("validate").err()).contains("give --routes FILE, --config FILE or both");
