@@ -86,27 +86,36 @@ class FileConfigIT extends ItSupport {
         assertThat(admin.stat("listener_manager.lds.update_rejected")).isZero();
     }
 
+    /**
+     * FilesystemSubscriptionImpl::refresh: a file that does not parse counts update_failure; a parsed
+     * one whose resources are refused counts update_rejected; version_text moves on success only.
+     */
     @Test
     void rejectsBadFilesAndKeepsServingTheOldConfig() throws Exception {
+        // An unknown field is only a warning for xDS files; the EDS cluster without eds_config is then refused.
         writeAtomically(cds, Configs.discovery("v2", Configs.clusterType(),
                 "{\"name\": \"svc\", \"type\": \"EDS\", \"no_such_field\": 1}"));
         await().atMost(Duration.ofSeconds(10)).until(() -> admin.stat("cluster_manager.cds.update_rejected") == 1);
+        assertThat(admin.stat("server.dynamic_unknown_fields")).isEqualTo(1);
 
         writeAtomically(eds, Configs.discovery("v2", Configs.endpointType(),
                 Configs.loadAssignment("wrong-name", Configs.endpoint("127.0.0.1", b.port(), 1))));
         await().atMost(Duration.ofSeconds(10)).until(() -> admin.stat("cluster.svc.update_rejected") == 1);
 
         writeAtomically(rds, "{ not json");
-        await().atMost(Duration.ofSeconds(10)).until(() -> admin.stat("http.web.rds.web.update_rejected") == 1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> admin.stat("http.web.rds.web.update_failure") == 1);
+        assertThat(admin.stat("http.web.rds.web.update_rejected")).isZero();
 
         writeAtomically(lds, ldsFile("v2", Configs.httpListener("web", httpPort, Configs.rds(rds.toString(), "web"))
-                .replace("\"AUTO\"", "\"HTTP9\"")));
-        await().atMost(Duration.ofSeconds(10)).until(() -> admin.stat("listener_manager.lds.update_rejected") == 1);
+                .replace("\"port_value\": " + httpPort, "\"port_value\": \"not-a-port\"")));
+        await().atMost(Duration.ofSeconds(10)).until(() -> admin.stat("listener_manager.lds.update_failure") == 1);
+        assertThat(admin.stat("listener_manager.lds.update_rejected")).isZero();
 
         assertThat(versions()).isEqualTo("lds=v1 cds=v1 rds=v1 eds=v1");
         assertThat(body("/")).isEqualTo("a");
         assertThat(admin.stat("listener_manager.lds.update_success")).isEqualTo(1);
         assertThat(admin.stat("cluster_manager.cds.update_success")).isEqualTo(1);
+        assertThat(admin.stat("listener_manager.lds.update_attempt")).isEqualTo(2);
     }
 
     private String versions() throws Exception {
@@ -124,10 +133,29 @@ class FileConfigIT extends ItSupport {
             } else if (type.endsWith("RoutesConfigDump")) {
                 r = cfg.path("dynamic_route_configs").get(0).path("version_info").asText();
             } else if (type.endsWith("EndpointsConfigDump")) {
-                e = cfg.path("dynamic_endpoint_configs").get(0).path("version_info").asText();
+                // ConfigDumpHandler::dumpEndpointConfigs never fills version_info: EDS versions are in the stats.
+                boolean found = false;
+                for (JsonNode d : cfg.path("dynamic_endpoint_configs")) {
+                    assertThat(d.has("version_info")).isFalse();
+                    found |= d.path("endpoint_config").path("cluster_name").asText().equals("svc");
+                }
+                assertThat(found).isTrue();
+                e = textStat("cluster.svc.version_text");
             }
         }
+        assertThat(textStat("listener_manager.lds.version_text")).isEqualTo(l);
+        assertThat(textStat("cluster_manager.cds.version_text")).isEqualTo(c);
+        assertThat(textStat("http.web.rds.web.version_text")).isEqualTo(r);
         return "lds=" + l + " cds=" + c + " rds=" + r + " eds=" + e;
+    }
+
+    private String textStat(String name) throws Exception {
+        String filter = java.net.URLEncoder.encode("^" + name.replace(".", "\\.") + "$",
+                java.nio.charset.StandardCharsets.UTF_8);
+        JsonNode stats = admin.json("/stats?format=json&filter=" + filter).path("stats");
+        assertThat(stats).hasSize(1);
+        assertThat(stats.get(0).path("value").isTextual()).isTrue();
+        return stats.get(0).path("value").asText();
     }
 
     private static String edsFile(String version, int port) {
