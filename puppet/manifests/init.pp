@@ -6,7 +6,9 @@
 # `envoy-agent` service running and enabled. A configuration change **reloads** the agent
 # (`systemctl reload`: SIGHUP, Envoy keeps serving); it is never restarted by Puppet. Package
 # upgrades are left to the package's own hand-over (its post-install restarts only the agent and
-# the new agent adopts the running Envoy).
+# the new agent adopts the running Envoy). It also raises the kernel's inotify limits that
+# Envoy's watched files need (`/etc/sysctl.d/60-envoy-agent.conf`; running values are only raised,
+# never lowered).
 #
 # Defaults come from the module's Hiera data (`data/common.yaml`).
 #
@@ -147,6 +149,18 @@
 #   `metrics.statsd_interval_ms` (agent default 10000).
 # @param ec2
 #   `ec2`: `auto` (use EC2 instance metadata when it answers), `on` (required) or `off`. Default: `auto`.
+# @param manage_inotify_sysctl
+#   Whether to manage the kernel's inotify limits for Envoy's watched files (`envoy_delivery` `files`
+#   needs one inotify instance per file subscription, twice during a hot restart): writes
+#   `/etc/sysctl.d/60-envoy-agent.conf`, which replaces the package's
+#   `/usr/lib/sysctl.d/60-envoy-agent.conf` at boot, and raises each running value that is lower
+#   (never lowers a larger one; a read-only `/proc/sys`, as in a container, is left alone).
+#   Default: `true`.
+# @param inotify_max_user_instances
+#   `fs.inotify.max_user_instances` with `manage_inotify_sysctl` (kernel default 128; the agent needs
+#   2 x (2 + RDS files + EDS files), shown by `envoy-agent validate`). Default: `65536`.
+# @param inotify_max_user_watches
+#   `fs.inotify.max_user_watches` with `manage_inotify_sysctl`. Default: `1048576`.
 # @param manage_service
 #   Whether to manage the service (and so whether configuration changes reload it). Default: `true`.
 # @param service_name
@@ -188,6 +202,9 @@ class envoy_agent (
   Hash[Envoy_agent::Servicename, Envoy_agent::Localservice] $local_services,
   Enum['text', 'json'] $logging_format,
   Envoy_agent::Ec2mode $ec2,
+  Boolean $manage_inotify_sysctl,
+  Integer[128, 2147483647] $inotify_max_user_instances,
+  Integer[8192, 2147483647] $inotify_max_user_watches,
   Boolean $manage_service,
   String[1] $service_name,
   Enum['running', 'stopped'] $service_ensure,
@@ -285,13 +302,17 @@ class envoy_agent (
     }
   }
 
+  contain envoy_agent::sysctl
   contain envoy_agent::install
   contain envoy_agent::config
   contain envoy_agent::service
 
   # Package upgrades are not wired to the service: the package's own post-install hands over to
-  # the new agent without touching Envoy. A configuration change reloads the service.
-  Class['envoy_agent::install']
+  # the new agent without touching Envoy. A configuration change reloads the service. The inotify
+  # limits come first, so the package's post-install raises to Puppet's values and Envoy starts
+  # with them; a change of them needs no reload.
+  Class['envoy_agent::sysctl']
+  -> Class['envoy_agent::install']
   -> Class['envoy_agent::config']
   ~> Class['envoy_agent::service']
 }

@@ -37,6 +37,17 @@ DEFAULT_AGENT_YAML = <<~YAML
   ec2: "auto"
 YAML
 
+SYSCTL_FILE = '/etc/sysctl.d/60-envoy-agent.conf'
+
+DEFAULT_SYSCTL = <<~CONF
+  # Managed by Puppet (envoy_agent). Local changes are overwritten.
+  # Replaces the envoy-agent package's /usr/lib/sysctl.d/60-envoy-agent.conf (same name), which says
+  # why: Envoy creates one inotify instance per watched-file subscription, twice during a hot restart.
+  # Puppet raises the running values to these and never lowers a larger one.
+  fs.inotify.max_user_instances = 65536
+  fs.inotify.max_user_watches = 1048576
+CONF
+
 # Every agent.yaml key set to a non-default value, with the TLS and routes files managed too.
 FULL_PARAMS = {
   'package_ensure' => '0.1.0-1',
@@ -215,6 +226,12 @@ INVALID = [
    %r{local_services}],
   [{ 'local_services' => { 'users' => { 'port' => 80, 'check' => { 'tcp' => true }, 'interval_ms' => 400 } } },
    %r{local_services\['users'\] timeout_ms \(500\) is longer than interval_ms \(400\)}],
+  [{ 'inotify_max_user_instances' => 127 }, %r{parameter 'inotify_max_user_instances' expects an Integer\[128, 2147483647\] value}],
+  [{ 'inotify_max_user_instances' => 2_147_483_648 }, %r{inotify_max_user_instances}],
+  [{ 'inotify_max_user_instances' => '65536' }, %r{parameter 'inotify_max_user_instances' expects an Integer}],
+  [{ 'inotify_max_user_watches' => 8191 }, %r{parameter 'inotify_max_user_watches' expects an Integer\[8192, 2147483647\] value}],
+  [{ 'inotify_max_user_watches' => 1.5e6 }, %r{inotify_max_user_watches}],
+  [{ 'manage_inotify_sysctl' => 'true' }, %r{manage_inotify_sysctl}],
   [{ 'manage_service' => 'yes' }, %r{manage_service}],
   [{ 'service_ensure' => 'restarted' }, %r{service_ensure}],
 ].freeze
@@ -256,6 +273,30 @@ describe 'envoy_agent' do
 
         it 'reloads the service when agent.yaml changes' do
           is_expected.to contain_file(AGENT_YAML).that_notifies('Service[envoy-agent]')
+        end
+
+        it { is_expected.to contain_file(SYSCTL_FILE).with(ensure: 'file', owner: 'root', group: 'root', mode: '0644', content: DEFAULT_SYSCTL) }
+
+        {
+          'fs.inotify.max_user_instances' => ['/proc/sys/fs/inotify/max_user_instances', 65_536],
+          'fs.inotify.max_user_watches' => ['/proc/sys/fs/inotify/max_user_watches', 1_048_576],
+        }.each do |key, (proc, value)|
+          it "raises #{key} only when the running value is lower and /proc/sys is writable" do
+            is_expected.to contain_exec("envoy_agent raise #{key}").with(
+              command: "echo #{value} > #{proc}",
+              onlyif: "test -w #{proc} && test \"$(cat #{proc})\" -lt #{value}",
+              provider: 'shell', refreshonly: nil,
+            ).that_requires("File[#{SYSCTL_FILE}]")
+          end
+        end
+
+        it 'sets the inotify limits before the package (its post-install raises to them), so before the service' do
+          is_expected.to contain_class('envoy_agent::sysctl').that_comes_before('Class[envoy_agent::install]')
+          is_expected.to contain_file(SYSCTL_FILE).that_comes_before('Package[envoy-agent]')
+          is_expected.to contain_exec('envoy_agent raise fs.inotify.max_user_instances').that_comes_before('Package[envoy-agent]')
+          expect(catalogue.resource('Class', 'Envoy_agent::Sysctl')[:notify]).to be_nil
+          expect { is_expected.to contain_file(SYSCTL_FILE).that_notifies('Service[envoy-agent]') }
+            .to raise_error(RSpec::Expectations::ExpectationNotMetError)
         end
 
         it 'never restarts or reloads the service for a package change (the package hands over itself)' do
@@ -397,6 +438,30 @@ describe 'envoy_agent' do
       it { is_expected.to compile.with_all_deps }
       it { is_expected.not_to contain_service('envoy-agent') }
       it { is_expected.to contain_file(AGENT_YAML) }
+    end
+
+    context 'with other inotify limits' do
+      let(:params) { { 'inotify_max_user_instances' => 128, 'inotify_max_user_watches' => 2_147_483_647 } }
+
+      it { is_expected.to contain_file(SYSCTL_FILE).with_content(%r{^fs\.inotify\.max_user_instances = 128\nfs\.inotify\.max_user_watches = 2147483647\n\z}) }
+
+      it {
+        is_expected.to contain_exec('envoy_agent raise fs.inotify.max_user_instances').with(
+          command: 'echo 128 > /proc/sys/fs/inotify/max_user_instances',
+          onlyif: 'test -w /proc/sys/fs/inotify/max_user_instances && test "$(cat /proc/sys/fs/inotify/max_user_instances)" -lt 128',
+        )
+      }
+
+      it { is_expected.to contain_exec('envoy_agent raise fs.inotify.max_user_watches').with_command('echo 2147483647 > /proc/sys/fs/inotify/max_user_watches') }
+    end
+
+    context 'with manage_inotify_sysctl => false' do
+      let(:params) { { 'manage_inotify_sysctl' => false } }
+
+      it { is_expected.to compile.with_all_deps }
+      it { is_expected.not_to contain_file(SYSCTL_FILE) }
+      it { is_expected.not_to contain_exec('envoy_agent raise fs.inotify.max_user_instances') }
+      it { is_expected.not_to contain_exec('envoy_agent raise fs.inotify.max_user_watches') }
     end
 
     context 'with service_ensure => stopped, service_enable => false' do
