@@ -207,7 +207,7 @@ public final class HostProcessControl implements ProcessControl {
   @Override
   public Optional<InotifyBudget.InotifyLimit> inotifyLimit(java.util.Collection<EnvoyProcess> envoy) {
     try {
-      long max = limitOverride().orElse(Long.parseLong(Files.readString(MAX_USER_INSTANCES).strip()));
+      long max = limitOverride().orElse(readSysctl(MAX_USER_INSTANCES));
       int uid = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
       java.util.Set<String> skip = new java.util.HashSet<>();
       envoy.forEach(p -> skip.add(Long.toString(p.pid())));
@@ -236,6 +236,16 @@ public final class HostProcessControl implements ProcessControl {
   private static Optional<Long> limitOverride() {
     String value = System.getenv("ENVOY_AGENT_INOTIFY_MAX_USER_INSTANCES");
     return value == null || value.isBlank() ? Optional.empty() : Optional.of(Long.parseLong(value.strip()));
+  }
+
+  /**
+   * A /proc/sys value in one read: these files report size 0, and reading them in small pieces (as
+   * Files.readString does for a size-0 file) returns only the first byte.
+   */
+  private static long readSysctl(Path file) throws IOException {
+    try (InputStream in = Files.newInputStream(file)) {
+      return Long.parseLong(new String(in.readNBytes(64), StandardCharsets.US_ASCII).strip());
+    }
   }
 
   private static boolean ownedBy(Path process, int uid) {
