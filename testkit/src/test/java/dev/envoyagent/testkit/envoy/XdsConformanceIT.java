@@ -241,6 +241,29 @@ class XdsConformanceIT extends ItSupport {
         assertThat(admin.stat("cluster_manager.cluster_modified")).isEqualTo(1);
     }
 
+    /** WatchedDirectory (source/common/config/watched_directory.cc): any rename into the directory reloads the file. */
+    @Test
+    void watchedDirectoryReloadsOnAnyRenameIntoIt() throws Exception {
+        int adminPort = Ports.free();
+        Path ldsFile = dir.resolve("xds/lds.json");
+        Path cdsFile = dir.resolve("xds/cds.json");
+        Path watched = Files.createDirectories(dir.resolve("xds/watch"));
+        writeAtomically(cdsFile, cds("1", staticCluster("svc", "127.0.0.1", 9)));
+        writeAtomically(ldsFile, lds("1", tcpListener("one", Ports.free())));
+        String config = Configs.filesBootstrap(adminPort, ldsFile.toString(), cdsFile.toString()).replace(
+                "{\"path\": \"" + ldsFile + "\"}",
+                "{\"path\": \"" + ldsFile + "\", \"watched_directory\": {\"path\": \"" + watched + "\"}}");
+        SimulatorProcess p = start(write("bootstrap.json", config), 0, 1, 2, env());
+        AdminClient admin = new AdminClient(adminPort);
+        awaitLive(admin, 0, p);
+        writeAtomically(ldsFile, lds("2", tcpListener("one", Ports.free()))); // not in the watched directory
+        Thread.sleep(1000);
+        assertThat(text(admin, "listener_manager.lds.version_text")).isEqualTo("1");
+        writeAtomically(watched.resolve("..data"), "swap");
+        await().atMost(T).until(() -> "2".equals(text(admin, "listener_manager.lds.version_text")));
+        assertThat(inotifyFds(p.pid())).isEqualTo(2);
+    }
+
     /** ENVOY_SIM_HOSTS_FILE answers STRICT_DNS/LOGICAL_DNS lookups; a name it lacks resolves to nothing. */
     @Test
     void dnsClustersResolveFromAHostsFileOffTheDispatcher() throws Exception {
