@@ -40,6 +40,7 @@ final class UpstreamCluster implements Closeable {
     volatile java.util.concurrent.ScheduledFuture<?> dnsRefresh;
     private final Map<String, List<InetAddress>> dnsCache = new java.util.concurrent.ConcurrentHashMap<>();
     private final java.util.concurrent.CountDownLatch dnsResolved = new java.util.concurrent.CountDownLatch(1);
+    private boolean healthChecksAfterDns;
 
     UpstreamCluster(Cluster proto, String versionInfo, boolean dynamic, Stats stats, Log log) {
         this.name = proto.getName();
@@ -105,9 +106,16 @@ final class UpstreamCluster implements Closeable {
     }
 
     void startHealthChecks() {
-        if (healthChecker != null) {
-            healthChecker.start();
+        if (healthChecker == null) {
+            return;
         }
+        synchronized (dnsResolved) {
+            if (isDns() && dnsResolved.getCount() > 0) {
+                healthChecksAfterDns = true; // the first round checks the hosts of the first resolution
+                return;
+            }
+        }
+        healthChecker.start();
     }
 
     boolean awaitFirstHealthCheck(long timeoutMs) throws InterruptedException {
@@ -223,7 +231,14 @@ final class UpstreamCluster implements Closeable {
         } catch (ConfigException ex) {
             log.warn("upstream", "cluster " + name + ": " + ex.getMessage());
         }
-        dnsResolved.countDown();
+        boolean startChecks;
+        synchronized (dnsResolved) {
+            startChecks = healthChecksAfterDns && dnsResolved.getCount() > 0;
+            dnsResolved.countDown();
+        }
+        if (startChecks) {
+            healthChecker.start();
+        }
     }
 
     /** Waits for the first DNS round (immediately true for other cluster types). */
