@@ -49,6 +49,7 @@ log "rootfs $rootfs ready in ${rootfs_s} s"
 # simulator (test support, never packaged) and the test's agent.yaml and routes.
 mkdir -p "$work/ci/sim" "$work/ci/etc" "$work/bump"
 cp "$deb" "$work/ci/envoy-agent.deb"
+cp "$repo/packaging/src/sysctl/60-envoy-agent.conf" "$work/ci/"
 version=$(dpkg-deb -f "$deb" Version)
 bumped="${version}+ci1"
 t=$(now)
@@ -132,6 +133,58 @@ if cts 'envoy-agent validate --config /etc/envoy-agent/agent.yaml' >/dev/null; t
 else
   fail "the shipped /etc/envoy-agent/agent.yaml validates"
 fi
+
+# Inotify limits (issue #13): the package ships /usr/lib/sysctl.d/60-envoy-agent.conf and postinst
+# raises the running values to it, never lowering them, or says in one line that it cannot (a
+# read-only /proc/sys: systemd-nspawn mounts it read-only, and fs.inotify.* are the host's anyway).
+want_i=$(sed -n 's/^fs\.inotify\.max_user_instances = //p' "$repo/packaging/src/sysctl/60-envoy-agent.conf")
+want_w=$(sed -n 's/^fs\.inotify\.max_user_watches = //p' "$repo/packaging/src/sysctl/60-envoy-agent.conf")
+if cts 'cmp -s /usr/lib/sysctl.d/60-envoy-agent.conf /ci/60-envoy-agent.conf && [ "$(stat -c %a:%U /usr/lib/sysctl.d/60-envoy-agent.conf)" = 644:root ] \
+      && /lib/systemd/systemd-sysctl --help >/dev/null && systemd-analyze cat-config sysctl.d | grep -q "^# /usr/lib/sysctl.d/60-envoy-agent.conf$"'; then
+  ok "sysctl: /usr/lib/sysctl.d/60-envoy-agent.conf installed (fs.inotify.max_user_instances = $want_i, max_user_watches = $want_w), read by systemd-sysctl"
+else
+  fail "sysctl: /usr/lib/sysctl.d/60-envoy-agent.conf missing, different from packaging/src/sysctl or not in systemd's sysctl.d"
+fi
+proc_sys=$(cts "awk '\$5 == \"/proc/sys\" { split(\$6, o, \",\"); print o[1] }' /proc/self/mountinfo | tail -1")
+have_i=$(cts 'cat /proc/sys/fs/inotify/max_user_instances')
+have_w=$(cts 'cat /proc/sys/fs/inotify/max_user_watches')
+said=$(grep -c '^envoy-agent: inotify limits not raised, /proc/sys is read-only here' "$work/install.log" || true)
+if cts 'test -w /proc/sys/fs/inotify/max_user_instances'; then
+  if (( have_i >= want_i && have_w >= want_w )); then
+    ok "sysctl: /proc/sys writable in the container ($proc_sys): after install max_user_instances $have_i >= $want_i, max_user_watches $have_w >= $want_w"
+  else
+    fail "sysctl: /proc/sys writable ($proc_sys) but after install max_user_instances $have_i, max_user_watches $have_w (want >= $want_i, $want_w)"
+  fi
+elif (( have_i >= want_i && have_w >= want_w )); then
+  ok "sysctl: /proc/sys read-only in the container ($proc_sys) and the host's values already high enough ($have_i, $have_w): nothing to raise"
+elif [[ $said = 1 ]]; then
+  ok "sysctl: /proc/sys read-only in the container ($proc_sys), host values $have_i/$have_w kept: postinst said so in one line and the install succeeded"
+else
+  fail "sysctl: /proc/sys read-only ($proc_sys), values $have_i/$have_w below $want_i/$want_w, and postinst did not say so ($said lines)"
+  cat "$work/install.log"
+fi
+log "sysctl inside nspawn: /proc/sys mounted $proc_sys; max_user_instances $have_i, max_user_watches $have_w; postinst: $(grep '^envoy-agent: .*inotify\|^envoy-agent: raised' "$work/install.log" || echo nothing)"
+# The raise itself, on a writable stand-in for /proc/sys/fs/inotify (a tmpfs in a private mount
+# namespace, so neither the container nor the host changes): raises lower values, never lowers
+# larger ones, follows an admin's later /etc/sysctl.d file, says one line and exits 0 when read-only.
+raise_case() { # lines to run before (instances watches in $1 $2), expected "instances watches"
+  cts "unshare -m sh -c 'mount -t tmpfs ci /proc/sys/fs/inotify && cd /proc/sys/fs/inotify \
+    && echo $1 >max_user_instances && echo $2 >max_user_watches && $3 \
+    && out=\$(/usr/share/envoy-agent/raise-inotify-limits 2>&1); rc=\$?; \
+    echo \"\$(cat max_user_instances) \$(cat max_user_watches) rc=\$rc lines=\$(printf %s \"\$out\" | grep -c .)\"'"
+}
+r_low=$(raise_case 128 8192 true)
+r_high=$(raise_case 100000 2000000 true)
+r_mixed=$(raise_case 100000 8192 true)
+r_pin=$(raise_case 128 8192 'echo fs.inotify.max_user_instances=4096 >/etc/sysctl.d/90-ci.conf'; cts 'rm -f /etc/sysctl.d/90-ci.conf')
+r_ro=$(raise_case 128 8192 'mount -o remount,ro /proc/sys/fs/inotify')
+if [[ $r_low = "$want_i $want_w rc=0 lines=1" && $r_high = "100000 2000000 rc=0 lines=0" \
+      && $r_mixed = "100000 $want_w rc=0 lines=1" && $r_pin = "4096 $want_w rc=0 lines=1" && $r_ro = "128 8192 rc=0 lines=1" ]]; then
+  ok "sysctl raise (stand-in /proc/sys): 128/8192 -> $r_low; 100000/2000000 kept ($r_high); mixed -> $r_mixed; admin's 90-ci.conf pin -> $r_pin; read-only -> $r_ro"
+else
+  fail "sysctl raise: low '$r_low' high '$r_high' mixed '$r_mixed' pinned '$r_pin' read-only '$r_ro'"
+fi
+
 verify_out=$(cts 'systemd-analyze verify envoy-agent.service 2>&1' || true)
 if [[ -z $verify_out ]]; then
   ok "systemd-analyze verify envoy-agent.service prints nothing"
@@ -364,7 +417,7 @@ else
   fail "remove: no drain seen in the journal"
 fi
 leftovers=$(cts 'for p in /etc/envoy-agent /var/lib/envoy-agent /var/cache/envoy-agent /var/log/envoy-agent \
-    /usr/share/envoy-agent /usr/bin/envoy-agent /lib/systemd/system/envoy-agent.service \
+    /usr/share/envoy-agent /usr/bin/envoy-agent /lib/systemd/system/envoy-agent.service /usr/lib/sysctl.d/60-envoy-agent.conf \
     /etc/systemd/system/multi-user.target.wants/envoy-agent.service; do [ -e "$p" ] && echo "$p"; done; \
   getent passwd envoy-agent; getent group envoy-agent; pgrep -u envoy-agent 2>/dev/null; \
   dpkg-query -W -f "\${Status}" envoy-agent 2>/dev/null | grep -v "not-installed"; true' | tr '\n' ' ')
