@@ -34,8 +34,17 @@ public final class EnvoySimulator {
             System.err.println(options.disableHotRestart() ? "disabled" : faults.hotRestartVersion());
             return 0;
         }
+        BuildInfo build;
+        try {
+            build = BuildInfo.fromEnvironment(System.getenv());
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
+            return 1;
+        }
         if (options.version()) {
-            System.out.println("envoy  version: " + Server.VERSION);
+            // TCLAP's version output on stdout, then exit 0 (options_impl.cc, tclap StdOutput::version).
+            System.out.print(build.versionOutput());
+            System.out.flush();
             return 0;
         }
         Log log = Log.create(options.logPath(), options.logLevel());

@@ -11,6 +11,8 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -18,10 +20,18 @@ import java.util.TreeMap;
  * Envoy's hot restart between epochs of one base id. Envoy's shared-memory region becomes a small
  * file ({@code envoy_sim_shared_memory_<base id>}: hot-restart version and the INITIALIZING flag);
  * its domain sockets become one abstract SEQPACKET socket per epoch, on which the child asks its
- * parent to shut its admin, hand over each listen socket (SCM_RIGHTS), drain, send counters, and exit.
+ * parent to shut its admin, hand over each listen socket (SCM_RIGHTS), drain, send its stats, and exit.
+ *
+ * <p>Read from Envoy's {@code source/server/hot_restart_impl.cc} ({@code attachSharedMemory}),
+ * {@code hot_restarting_child.cc}, {@code hot_restarting_parent.cc} and {@code hot_restarting_base.cc}
+ * ({@code RpcStream::sendHotRestartMessage}: a refused send is retried 10 times 1 s apart, then the
+ * process aborts).
  */
 final class HotRestart implements Closeable {
     private static final int CALL_TIMEOUT_MS = 30_000;
+    /** Envoy's {@code HOT_RESTART_VERSION.sizeof(SharedMemory)} split into its two checks. */
+    private static final String REBUILD_HINT = "You must have hot restarted into a not-hot-restart-compatible new version of Envoy.";
+    private static final int MAX_CHUNK = 32 * 1024;
 
     /** What the parent side does when its child asks. */
     interface ParentSide {
@@ -29,14 +39,19 @@ final class HotRestart implements Closeable {
 
         ServerSocketChannel listenSocket(String addressKey);
 
-        Map<String, Long> counters();
+        /** Counter and gauge values, as {@code HotRestartingParent::Internal::exportStatsToChild}. */
+        ParentStats exportStats();
 
         void drainListeners();
 
         void terminate();
     }
 
-    /** Refusal to start, with Envoy's wording where known. */
+    /** The parent's stats as its child receives them. */
+    record ParentStats(Map<String, Long> counters, Map<String, Long> gauges) {
+    }
+
+    /** Refusal to start with an EnvoyException (exit 1), with Envoy's wording. */
     static final class HotRestartException extends Exception {
         HotRestartException(String message) {
             super(message);
@@ -49,6 +64,7 @@ final class HotRestart implements Closeable {
     private final Path sharedMemory;
     private final String socketBase;
     private volatile DomainSocket parent;
+    private volatile boolean parentTerminated;
     private volatile DomainSocket listening;
     private volatile long originalStartMillis = System.currentTimeMillis();
 
@@ -60,6 +76,7 @@ final class HotRestart implements Closeable {
         String base = options.socketPath().startsWith("@") ? options.socketPath().substring(1)
                 : options.socketPath().replace('/', '_');
         this.socketBase = base + "_sim_" + options.baseId() + "_";
+        this.parentTerminated = options.restartEpoch() == 0;
     }
 
     boolean enabled() {
@@ -67,7 +84,7 @@ final class HotRestart implements Closeable {
     }
 
     boolean hasParent() {
-        return parent != null;
+        return parent != null && !parentTerminated;
     }
 
     long originalStartMillis() {
@@ -75,10 +92,12 @@ final class HotRestart implements Closeable {
     }
 
     /**
-     * Epoch 0 resets the region; a later epoch checks version and INITIALIZING, sets the flag and
-     * connects to its parent, then asks it to shut its admin (which makes it terminate its own parent).
+     * Attaches the shared-memory region, as Envoy's {@code HotRestartImpl} constructor does before
+     * anything else (before the bootstrap is read): epoch 0 recreates it; a later epoch panics when
+     * it is missing, aborts on a size or version mismatch, and refuses (exit 1) when the
+     * INITIALIZING flag is set; otherwise it sets the flag.
      */
-    static HotRestart initialize(SimulatorOptions options, Faults faults, Log log) throws HotRestartException {
+    static HotRestart attach(SimulatorOptions options, Faults faults, Log log) throws HotRestartException {
         HotRestart hr = new HotRestart(options, faults, log);
         if (!hr.enabled()) {
             return hr;
@@ -89,25 +108,69 @@ final class HotRestart implements Closeable {
                 return hr;
             }
             if (!Files.exists(hr.sharedMemory)) {
-                if (!options.skipHotRestartOnNoParent()) {
-                    throw new HotRestartException("cannot open shared memory region /envoy_shared_memory_"
-                            + options.baseId() + " check user permissions. Error: No such file or directory");
-                }
-                hr.writeRegion(faults.hotRestartVersion(), true);
-                log.warn("main", "no hot-restart parent (no shared memory); starting without one");
-                return hr;
+                // Envoy names the region after the base id scaled by 10 (hot_restart_impl.cc).
+                Crash.panic(log, "source/server/hot_restart_impl.cc", "cannot open shared memory region "
+                        + "/envoy_shared_memory_" + options.baseId() * 10 + " check user permissions. Error: No such file or directory");
             }
             hr.claimRegion();
-            hr.connectParent();
-            if (hr.parent != null) {
-                DomainSocket.Message reply = hr.parent.call("SHUTDOWN_ADMIN", CALL_TIMEOUT_MS);
-                hr.originalStartMillis = Long.parseLong(reply.text().split(" ")[1]);
-                log.info("main", "parent epoch " + (options.restartEpoch() - 1) + " shut its admin");
-            }
             return hr;
         } catch (IOException | RuntimeException e) {
             throw new HotRestartException("hot restart failed: " + e.getMessage());
         }
+    }
+
+    /**
+     * Reaches the parent (epoch N-1) and asks it to shut its admin, which makes it terminate its own
+     * parent: {@code sendParentAdminShutdownRequest} in {@code InstanceImpl::initialize}, after the
+     * bootstrap is loaded. With {@code --skip-hot-restart-on-no-parent} one refused attempt falls back
+     * to a start without hot restart; without it the refused send is retried and then aborts.
+     */
+    void connectToParent() throws HotRestartException {
+        if (!enabled() || options.restartEpoch() == 0) {
+            return;
+        }
+        try {
+            if (options.skipHotRestartOnNoParent()) {
+                try {
+                    parent = DomainSocket.connect(parentSocketName());
+                } catch (DomainSocket.ConnectException e) {
+                    log.warn("main", "hot restart sendmsg() connection refused, falling back to regular restart");
+                    parentTerminated = true;
+                    return;
+                }
+            } else {
+                parent = connectWithRetries();
+            }
+            String reply = exchange("SHUTDOWN_ADMIN").text();
+            originalStartMillis = Long.parseLong(reply.split(" ")[1]);
+            log.info("main", "parent epoch " + (options.restartEpoch() - 1) + " shut its admin");
+        } catch (IOException | RuntimeException e) {
+            throw new HotRestartException("hot restart failed: " + e.getMessage());
+        }
+    }
+
+    private String parentSocketName() {
+        return socketBase + (options.restartEpoch() - 1);
+    }
+
+    /** Envoy's retry of a refused {@code sendmsg()}: 10 attempts 1 s apart (the env knobs), then abort. */
+    private DomainSocket connectWithRetries() throws IOException {
+        int attempts = Math.max(1, faults.parentConnectAttempts());
+        int errno = Libc.ECONNREFUSED;
+        for (int attempt = 1; attempt <= attempts; attempt++) {
+            try {
+                return DomainSocket.connect(parentSocketName());
+            } catch (DomainSocket.ConnectException e) {
+                errno = e.errno;
+                log.error("main", "hot restart sendmsg() connection refused, retrying");
+                if (attempt < attempts) {
+                    sleep(faults.parentConnectIntervalMs());
+                }
+            }
+        }
+        Abort.releaseAssert(log, "source/server/hot_restarting_base.cc", "false",
+                "hot restart sendmsg() failed: returned -1, errno " + errno);
+        throw new IllegalStateException("unreachable");
     }
 
     @SuppressWarnings("try") // the lock is held for the block; it needs no name inside it
@@ -115,10 +178,15 @@ final class HotRestart implements Closeable {
         try (FileChannel ch = FileChannel.open(sharedMemory, java.nio.file.StandardOpenOption.READ,
                 java.nio.file.StandardOpenOption.WRITE); FileLock ignored = ch.lock()) {
             Map<String, String> region = readRegion();
-            String version = region.getOrDefault("version", "");
-            if (!version.equals(faults.hotRestartVersion())) {
-                throw new HotRestartException("Hot restart version mismatch: this binary has "
-                        + faults.hotRestartVersion() + ", the shared memory region holds " + version);
+            String[] theirs = region.getOrDefault("version", "").split("\\.", 2);
+            String[] ours = faults.hotRestartVersion().split("\\.", 2);
+            if (!part(theirs, 1).equals(part(ours, 1))) {
+                Abort.releaseAssert(log, "source/server/hot_restart_impl.cc", "shmem->size_ == sizeof(SharedMemory)",
+                        "Hot restart SharedMemory size mismatch! " + REBUILD_HINT);
+            }
+            if (!part(theirs, 0).equals(part(ours, 0))) {
+                Abort.releaseAssert(log, "source/server/hot_restart_impl.cc", "shmem->version_ == HOT_RESTART_VERSION",
+                        "Hot restart version mismatch! " + REBUILD_HINT);
             }
             if ("1".equals(region.get("initializing"))) {
                 throw new HotRestartException("previous envoy process is still initializing");
@@ -128,27 +196,8 @@ final class HotRestart implements Closeable {
         }
     }
 
-    private void connectParent() throws IOException, HotRestartException {
-        String name = socketBase + (options.restartEpoch() - 1);
-        for (int attempt = 1; ; attempt++) {
-            try {
-                parent = DomainSocket.connect(name);
-                return;
-            } catch (DomainSocket.ConnectException e) {
-                if (attempt >= Math.max(1, faults.parentConnectAttempts())) {
-                    if (options.skipHotRestartOnNoParent()) {
-                        log.warn("main", "no live parent epoch " + (options.restartEpoch() - 1)
-                                + "; --skip-hot-restart-on-no-parent: starting without hot restart");
-                        return;
-                    }
-                    throw new HotRestartException("unable to connect to the parent process (epoch "
-                            + (options.restartEpoch() - 1) + ", base id " + options.baseId() + ") after " + attempt
-                            + " attempts: errno " + e.errno);
-                }
-                log.warn("main", "parent not reachable (errno " + e.errno + "), retrying");
-                sleep(faults.parentConnectIntervalMs());
-            }
-        }
+    private static String part(String[] parts, int i) {
+        return i < parts.length ? parts[i] : "";
     }
 
     /** Listens for the next epoch; each request from it is served on this thread, in order. */
@@ -199,7 +248,9 @@ final class HotRestart implements Closeable {
             switch (parts[0]) {
                 case "SHUTDOWN_ADMIN" -> {
                     side.shutdownAdmin();
-                    terminateParent(); // at most three epochs: N asking N-1 ends N-2
+                    // InstanceImpl::shutdownAdmin: "terminating parent process" (at most three epochs live).
+                    log.warn("main", "terminating parent process");
+                    terminateParent();
                     child.send("OK " + originalStartMillis);
                 }
                 case "PASS_LISTEN_SOCKET" -> {
@@ -210,17 +261,14 @@ final class HotRestart implements Closeable {
                         child.send("OK", ChannelFds.fd(ch));
                     }
                 }
-                case "STATS" -> {
-                    StringBuilder sb = new StringBuilder();
-                    side.counters().forEach((k, v) -> sb.append(k).append('=').append(v).append('\n'));
-                    child.send(sb.length() == 0 ? "\n" : sb.toString());
-                }
+                case "STATS" -> sendStats(child, side.exportStats());
                 case "DRAIN" -> {
                     side.drainListeners();
                     child.send("OK");
                 }
                 case "TERMINATE" -> {
                     child.send("OK");
+                    log.info("main", "shutting down due to child request");
                     side.terminate();
                 }
                 default -> child.send("ERROR unknown request");
@@ -228,59 +276,139 @@ final class HotRestart implements Closeable {
         }
     }
 
+    /** Stats go in chunks ("+" = more follow, "=" = last): a large Envoy has more than one datagram's worth. */
+    private static void sendStats(DomainSocket child, ParentStats stats) throws IOException {
+        List<String> lines = new ArrayList<>();
+        stats.counters().forEach((k, v) -> lines.add("c " + k + "=" + v));
+        stats.gauges().forEach((k, v) -> lines.add("g " + k + "=" + v));
+        StringBuilder chunk = new StringBuilder();
+        for (String line : lines) {
+            if (chunk.length() + line.length() + 1 > MAX_CHUNK && chunk.length() > 0) {
+                child.send("+" + chunk);
+                chunk.setLength(0);
+            }
+            chunk.append(line).append('\n');
+        }
+        child.send("=" + chunk);
+    }
+
     /** The parent's socket at this address, or null when it has none (then the child binds anew). */
     ServerSocketChannel takeListenSocket(InetSocketAddress address) throws IOException {
-        DomainSocket p = parent;
-        if (p == null) {
-            return null;
-        }
         String key = address.getAddress().getHostAddress() + ":" + address.getPort();
-        DomainSocket.Message reply = p.call("PASS_LISTEN_SOCKET " + key, CALL_TIMEOUT_MS);
-        if (reply.fd() < 0) {
+        DomainSocket.Message reply = exchange("PASS_LISTEN_SOCKET " + key);
+        if (reply == null || reply.fd() < 0) {
             return null;
         }
         return ChannelFds.wrap(reply.fd(), address.getAddress() instanceof java.net.Inet6Address);
     }
 
+    /** {@code drainParentListeners}: the parent stops accepting and drains. */
     void drainParent() {
-        call("DRAIN");
+        exchangeOrLog("DRAIN");
     }
 
-    /** The parent's counters (Envoy hands counters over; gauges and histograms are not). */
-    Map<String, Long> parentCounters() {
-        Map<String, Long> out = new TreeMap<>();
-        String text = call("STATS");
-        if (text != null) {
-            for (String line : text.split("\n")) {
-                int eq = line.lastIndexOf('=');
-                if (eq > 0) {
-                    out.put(line.substring(0, eq), Long.parseLong(line.substring(eq + 1)));
-                }
+    /**
+     * The parent's counters and gauges ({@code getParentStats}), or null when it has been terminated
+     * (or never existed). A parent that vanished makes this abort, as in Envoy.
+     */
+    ParentStats parentStats() {
+        DomainSocket.Message reply;
+        try {
+            reply = exchange("STATS");
+        } catch (IOException e) {
+            log.warn("main", "hot restart: STATS from parent failed: " + e.getMessage());
+            return null;
+        }
+        if (reply == null) {
+            return null;
+        }
+        Map<String, Long> counters = new TreeMap<>();
+        Map<String, Long> gauges = new TreeMap<>();
+        for (String line : reply.text().split("\n")) {
+            int eq = line.lastIndexOf('=');
+            if (line.length() > 2 && eq > 2) {
+                long value = Long.parseLong(line.substring(eq + 1));
+                (line.charAt(0) == 'c' ? counters : gauges).put(line.substring(2, eq), value);
             }
         }
-        return out;
+        return new ParentStats(counters, gauges);
     }
 
-    /** Tells the parent to exit and forgets it. Safe to call when there is none. */
-    void terminateParent() {
+    /**
+     * {@code sendParentTerminateRequest}: tells the parent to exit, once; afterwards no more
+     * messages go to it. Safe to call when there is none.
+     */
+    synchronized void terminateParent() {
+        if (parentTerminated) {
+            return;
+        }
+        if (parent != null) {
+            exchangeOrLog("TERMINATE");
+        }
+        parentTerminated = true;
         DomainSocket p = parent;
+        parent = null;
         if (p != null) {
-            call("TERMINATE");
-            parent = null;
             p.close();
         }
     }
 
-    private String call(String request) {
-        DomainSocket p = parent;
-        if (p == null) {
-            return null;
-        }
+    private void exchangeOrLog(String request) {
         try {
-            return p.call(request, CALL_TIMEOUT_MS).text();
+            exchange(request);
         } catch (IOException e) {
             log.warn("main", "hot restart: " + request + " to parent failed: " + e.getMessage());
-            return null;
+        }
+    }
+
+    /**
+     * One request and its reply (multi-part replies joined), or null when the parent is terminated.
+     * A parent that is gone (the send fails or the socket ends) is reconnected to with Envoy's
+     * retries of a refused send; when nobody answers the process aborts, as
+     * {@code RpcStream::sendHotRestartMessage} does. A reply that does not come in time is an
+     * IOException.
+     */
+    private synchronized DomainSocket.Message exchange(String request) throws IOException {
+        for (int round = 0; ; round++) {
+            DomainSocket p = parent;
+            if (parentTerminated || p == null) {
+                return null;
+            }
+            try {
+                try {
+                    p.send(request);
+                } catch (IOException e) {
+                    throw new EOFException(e.getMessage());
+                }
+                DomainSocket.Message first = p.receive(CALL_TIMEOUT_MS);
+                if (first == null) {
+                    throw new IOException("no reply to " + request.split(" ", 2)[0] + " within " + CALL_TIMEOUT_MS + " ms");
+                }
+                if (!request.equals("STATS")) {
+                    return first;
+                }
+                StringBuilder text = new StringBuilder();
+                DomainSocket.Message part = first;
+                while (true) {
+                    text.append(part.text().substring(1));
+                    if (part.text().startsWith("=")) {
+                        return new DomainSocket.Message(text.toString(), -1);
+                    }
+                    part = p.receive(CALL_TIMEOUT_MS);
+                    if (part == null) {
+                        throw new IOException("stats from the parent stopped mid-way");
+                    }
+                }
+            } catch (EOFException gone) {
+                p.close();
+                if (round > 0) {
+                    Abort.releaseAssert(log, "source/server/hot_restarting_base.cc", "false",
+                            "hot restart sendmsg() failed: returned -1, errno 32");
+                }
+                log.error("main", "hot restart: the parent epoch " + (options.restartEpoch() - 1)
+                        + " is gone (" + gone.getMessage() + ")");
+                parent = connectWithRetries();
+            }
         }
     }
 

@@ -21,7 +21,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /** One serving epoch: start-up sequence, hot-restart parent and child roles, admin backend, shutdown. */
 final class Server implements AdminServer.Backend, HotRestart.ParentSide {
-    static final String VERSION = "0000000000000000000000000000000000000000/1.34.0-simulator/Clean/RELEASE/BoringSSL";
+    /** Gauges a child never takes from its parent (Envoy's {@code ImportMode::NeverImport} stats). */
+    private static final java.util.Set<String> NEVER_IMPORT = java.util.Set.of("server.concurrency",
+            "server.hot_restart_epoch", "server.live", "server.state", "server.stats_recent_lookups",
+            "listener_manager.total_listeners_active", "listener_manager.total_listeners_draining",
+            "listener_manager.total_listeners_warming", "listener_manager.total_filter_chains_draining",
+            "cluster_manager.active_clusters", "cluster_manager.warming_clusters");
+    private static final String HOT_RESTART_GENERATION = "server.hot_restart_generation";
 
     enum State { PRE_INITIALIZING, INITIALIZING, LIVE, DRAINING }
 
@@ -48,6 +54,10 @@ final class Server implements AdminServer.Backend, HotRestart.ParentSide {
     private volatile ListenerManager listeners;
     private volatile FileWatcher watcher;
     private final Map<String, Long> parentCountersSeen = new HashMap<>();
+    private final Map<String, Long> parentGauges = new HashMap<>();
+    private final BuildInfo build = BuildInfo.fromEnvironment(System.getenv());
+    private final ScheduledExecutorService statsFlusher = Executors.newSingleThreadScheduledExecutor(daemon("stats-flush"));
+    private volatile java.util.concurrent.ScheduledFuture<?> statsFlush;
 
     Server(SimulatorOptions options, Faults faults, Log log) {
         this.options = options;
@@ -58,8 +68,8 @@ final class Server implements AdminServer.Backend, HotRestart.ParentSide {
 
     /** Runs until shut down; returns the process exit code. */
     int run() throws InterruptedException {
-        Signals.handle("TERM", () -> shutdown(0, "caught SIGTERM"));
-        Signals.handle("INT", () -> shutdown(0, "caught SIGINT"));
+        Signals.handle("TERM", () -> shutdownServer("caught SIGTERM"));
+        Signals.handle("INT", () -> shutdownServer("caught SIGINT"));
         Signals.handle("USR1", log::reopen);
         Signals.handle("HUP", () -> log.info("main", "caught and eating SIGHUP. See documentation for how to hot restart."));
         if (faults.crashAfterMs() >= 0) {
@@ -67,26 +77,37 @@ final class Server implements AdminServer.Backend, HotRestart.ParentSide {
                     TimeUnit.MILLISECONDS);
         }
         try {
-            loader.configure(options, stats, log); // validation visitors, local node (ConfigLoader)
-            bootstrap = withNodeOverrides(loader.loadBootstrap(options.configPath(), options.configYaml()));
-            bootstrapLoaded = Instant.now();
-            hotRestart = HotRestart.initialize(options, faults, log);
+            // Envoy attaches shared memory (and sets INITIALIZING) before it reads the bootstrap, so a
+            // child that fails on its config leaves the flag set too (HotRestartImpl, then InstanceImpl).
+            hotRestart = HotRestart.attach(options, faults, log);
             if (hotRestart.enabled()) {
                 ChannelFds.check();
                 // Like Envoy: SIGTERM when the thread that spawned us exits.
                 Libc.INSTANCE.prctl(Libc.PR_SET_PDEATHSIG, Libc.SIGTERM, 0, 0, 0);
             }
+            loader.configure(options, stats, log); // validation visitors, local node (ConfigLoader)
+            bootstrap = withNodeOverrides(loader.loadBootstrap(options.configPath(), options.configYaml()));
+            bootstrapLoaded = Instant.now();
+            hotRestart.connectToParent();
             if (faults.crashDuringHotRestart() && hotRestart.hasParent()) {
                 crash("crash during hot restart (" + Faults.CRASH_DURING_HOT_RESTART + ")");
             }
             hotRestart.listenForChild(this);
+            if (hotRestart.enabled()) {
+                // HotRestartingParent::Internal: an Accumulate gauge, so a child shows the generation count.
+                stats.gauge(HOT_RESTART_GENERATION).incrementAndGet();
+            }
             startAdmin();
             initialize();
         } catch (ConfigException e) {
             log.critical("main", "error initializing configuration '" + options.configPath() + "': " + e.getMessage());
             shutdown(1, "configuration error");
         } catch (HotRestart.HotRestartException e) {
+            // An EnvoyException out of main: printed on stderr, exit 1 (main_common.cc).
             log.critical("main", e.getMessage());
+            if (options.logPath() != null) {
+                System.err.println(e.getMessage());
+            }
             shutdown(1, "hot restart error");
         } catch (IOException | RuntimeException e) {
             log.critical("main", "error initializing: " + e);
@@ -96,11 +117,15 @@ final class Server implements AdminServer.Backend, HotRestart.ParentSide {
         return exitCode;
     }
 
+    /**
+     * Envoy's start-up order (server.cc): the cluster manager initialises its clusters (static ones,
+     * CDS, then EDS/secondary ones, each with its first health-check round) while the server state is
+     * PRE_INITIALIZING (init manager uninitialised); then the init manager runs (listeners, LDS, RDS)
+     * in INITIALIZING; then workers start and the parent is told to drain.
+     */
     private void initialize() throws ConfigException, IOException, InterruptedException {
-        state = State.INITIALIZING;
-        if (faults.initDelayMs() > 0) {
-            Thread.sleep(faults.initDelayMs());
-        }
+        state = State.PRE_INITIALIZING;
+        startStatsFlush();
         watcher = new FileWatcher(dispatcher, log);
         clusters = new ClusterManager(loader, stats, log, faults, watcher);
         FilterChains.Context ctx = new FilterChains.Context(loader, clusters, pool, stats, log, faults, watcher,
@@ -116,6 +141,11 @@ final class Server implements AdminServer.Backend, HotRestart.ParentSide {
         });
         clusters.startHealthChecks();
         clusters.awaitInitialHealthChecks();
+        log.info("main", "all clusters initialized. initializing init manager");
+        state = State.INITIALIZING;
+        if (faults.initDelayMs() > 0 && exited.await(faults.initDelayMs(), TimeUnit.MILLISECONDS)) {
+            return; // shut down while waiting
+        }
         runOnDispatcher(() -> {
             listeners.addStatic(bootstrap.getStaticResources().getListenersList());
             if (bootstrap.getDynamicResources().hasLdsConfig()) {
@@ -129,7 +159,6 @@ final class Server implements AdminServer.Backend, HotRestart.ParentSide {
         listeners.startWorkers(hotRestart::takeListenSocket);
         if (hotRestart.hasParent()) {
             hotRestart.drainParent();
-            mergeParentCounters();
             timers.schedule(this::shutDownParent, options.parentShutdownTimeS(), TimeUnit.SECONDS);
         }
         if (!faults.stuckInitializing()) {
@@ -137,25 +166,91 @@ final class Server implements AdminServer.Backend, HotRestart.ParentSide {
         }
         stats.gauge("server.live").set(1);
         state = healthCheckFailed ? State.DRAINING : State.LIVE;
-        log.info("main", "all clusters initialized. initializing init manager; starting workers; epoch "
-                + options.restartEpoch() + " is LIVE");
+        log.info("main", "starting workers; epoch " + options.restartEpoch() + " is LIVE");
     }
 
+    /** DrainManagerImpl::startParentShutdownSequence: at parent-shutdown time the parent is terminated. */
     private void shutDownParent() {
-        mergeParentCounters();
         log.info("main", "shutting down parent after drain (epoch " + (options.restartEpoch() - 1) + ")");
-        hotRestart.terminateParent();
+        terminateParent();
     }
 
-    /** Envoy hands the parent's counters to the child: each pull adds what grew since the last one. */
-    private synchronized void mergeParentCounters() {
-        hotRestart.parentCounters().forEach((name, value) -> {
+    /** sendParentTerminateRequest, then the parent's share of the gauges is dropped (~StatMerger). */
+    private void terminateParent() {
+        boolean hadParent = hotRestart != null && hotRestart.hasParent();
+        if (hotRestart != null) {
+            hotRestart.terminateParent();
+        }
+        if (hadParent) {
+            forgetParentGauges();
+        }
+    }
+
+    /**
+     * The stats flush timer (bootstrap {@code stats_flush_interval}, default 5 s; none with
+     * {@code stats_flush_on_admin}). Each flush merges the parent's stats while it has not been
+     * terminated (InstanceImpl::flushStats, updateServerStats, mergeParentStatsIfAny), even before
+     * the server is LIVE.
+     */
+    private void startStatsFlush() {
+        if (bootstrap.getStatsFlushOnAdmin()) {
+            return;
+        }
+        long ms = bootstrap.hasStatsFlushInterval() ? Math.max(1, RouteTable.millis(bootstrap.getStatsFlushInterval())) : 5000;
+        statsFlush = statsFlusher.scheduleWithFixedDelay(this::flushStats, ms, ms, TimeUnit.MILLISECONDS);
+    }
+
+    private void flushStats() {
+        try {
+            mergeParentStats();
+        } catch (RuntimeException e) {
+            log.warn("main", "stats flush: " + e);
+        }
+    }
+
+    /**
+     * HotRestartingChild::mergeParentStats with Stats::StatMerger: counters grow by what the parent
+     * counted since the last merge; each gauge not marked NeverImport shows the child's own value
+     * plus the parent's latest one, until the parent is terminated.
+     */
+    private synchronized void mergeParentStats() {
+        if (hotRestart == null || !hotRestart.hasParent()) {
+            return;
+        }
+        HotRestart.ParentStats parent = hotRestart.parentStats();
+        if (parent == null) {
+            return;
+        }
+        parent.counters().forEach((name, value) -> {
             long delta = value - parentCountersSeen.getOrDefault(name, 0L);
             if (delta > 0) {
                 stats.counter(name).addAndGet(delta);
             }
             parentCountersSeen.put(name, value);
         });
+        parent.gauges().forEach((name, value) -> {
+            if (neverImport(name)) {
+                return;
+            }
+            long before = parentGauges.getOrDefault(name, 0L);
+            stats.gauge(name).addAndGet(value - before);
+            parentGauges.put(name, value);
+        });
+    }
+
+    /** The parent's contributions leave the gauges, except the hot-restart generation (retainParentGaugeValue). */
+    private synchronized void forgetParentGauges() {
+        parentGauges.forEach((name, value) -> {
+            if (!name.equals(HOT_RESTART_GENERATION)) {
+                stats.gauge(name).addAndGet(-value);
+            }
+        });
+        parentGauges.clear();
+    }
+
+    static boolean neverImport(String gauge) {
+        return NEVER_IMPORT.contains(gauge) || gauge.endsWith(".version") || gauge.endsWith(".connected_state")
+                || gauge.matches("cluster\\..*\\.membership_(total|healthy|degraded|excluded)");
     }
 
     private interface ConfigStep {
@@ -187,6 +282,9 @@ final class Server implements AdminServer.Backend, HotRestart.ParentSide {
     }
 
     private Bootstrap withNodeOverrides(Bootstrap b) {
+        if (!b.getNode().hasUserAgentBuildVersion()) {
+            b = b.toBuilder().setNode(b.getNode().toBuilder().setUserAgentBuildVersion(build.buildVersion())).build();
+        }
         Node.Builder node = b.getNode().toBuilder();
         if (!options.serviceNode().isEmpty()) {
             node.setId(options.serviceNode());
@@ -202,14 +300,20 @@ final class Server implements AdminServer.Backend, HotRestart.ParentSide {
     }
 
     private void crash(String why) {
-        log.critical("backtrace", "Caught Aborted, suspect faulting address 0x0 (" + why + ")");
-        try {
-            Libc.INSTANCE.kill(Libc.INSTANCE.getpid(), Libc.SIGABRT);
-            Thread.sleep(2000);
-        } catch (RuntimeException | InterruptedException e) {
-            // fall through to halt
+        Crash.abort(log, why);
+    }
+
+    /**
+     * InstanceImpl::shutdown (SIGTERM, SIGINT, /quitquitquit): a child that has not terminated its
+     * parent yet sends it the terminate request first, so the parent exits too.
+     */
+    void shutdownServer(String why) {
+        if (shuttingDown.get()) {
+            return;
         }
-        Runtime.getRuntime().halt(134);
+        log.info("main", "shutting down server instance (" + why + ")");
+        terminateParent();
+        shutdown(0, why);
     }
 
     void shutdown(int code, String why) {
@@ -218,6 +322,7 @@ final class Server implements AdminServer.Backend, HotRestart.ParentSide {
         }
         log.info("main", "shutting down: " + why);
         exitCode = code;
+        statsFlusher.shutdownNow();
         stats.gauge("server.live").set(0);
         if (listeners != null) {
             listeners.closeAll(); // SIGTERM is not a drain: listeners and connections close at once
@@ -240,6 +345,11 @@ final class Server implements AdminServer.Backend, HotRestart.ParentSide {
 
     @Override
     public void shutdownAdmin() {
+        log.warn("main", "shutting down admin due to child startup");
+        java.util.concurrent.ScheduledFuture<?> flush = statsFlush;
+        if (flush != null) {
+            flush.cancel(false); // stat_flush_timer_.reset(): a parent stops flushing (and merging)
+        }
         AdminServer a = admin;
         admin = null;
         if (a != null) {
@@ -254,8 +364,12 @@ final class Server implements AdminServer.Backend, HotRestart.ParentSide {
     }
 
     @Override
-    public Map<String, Long> counters() {
-        return stats.counterSnapshot();
+    public HotRestart.ParentStats exportStats() {
+        refreshServerGauges();
+        Map<String, Long> counters = stats.counterSnapshot();
+        Map<String, Long> gauges = new java.util.TreeMap<>(stats.snapshot(null, false));
+        gauges.keySet().removeAll(counters.keySet());
+        return new HotRestart.ParentStats(counters, gauges);
     }
 
     @Override
@@ -267,9 +381,10 @@ final class Server implements AdminServer.Backend, HotRestart.ParentSide {
         }
     }
 
+    /** HotRestartingParent: on the child's terminate request the parent sends itself SIGTERM. */
     @Override
     public void terminate() {
-        timers.execute(() -> shutdown(0, "terminated by the hot-restart child"));
+        Libc.INSTANCE.kill(Libc.INSTANCE.getpid(), Libc.SIGTERM);
     }
 
     private void drain(boolean stopFirst) {
@@ -298,7 +413,7 @@ final class Server implements AdminServer.Backend, HotRestart.ParentSide {
         long now = System.currentTimeMillis();
         HotRestart hr = hotRestart;
         ServerInfo info = ServerInfo.newBuilder()
-                .setVersion(VERSION)
+                .setVersion(build.version())
                 .setState(ServerInfo.State.valueOf(state.name()))
                 .setUptimeCurrentEpoch(Duration.newBuilder().setSeconds((now - startMillis) / 1000))
                 .setUptimeAllEpochs(Duration.newBuilder().setSeconds((now - (hr == null ? startMillis : hr.originalStartMillis())) / 1000))
@@ -366,16 +481,31 @@ final class Server implements AdminServer.Backend, HotRestart.ParentSide {
 
     @Override
     public Stats stats() {
+        if (bootstrap != null && bootstrap.getStatsFlushOnAdmin()) {
+            flushStats(); // flush_on_admin: the admin stats request is the flush
+        }
+        refreshServerGauges();
+        return stats;
+    }
+
+    private void refreshServerGauges() {
         stats.gauge("server.state").set(switch (state) {
             case LIVE -> 0;
             case DRAINING -> 1;
             case PRE_INITIALIZING -> 2;
             case INITIALIZING -> 3;
         });
-        stats.gauge("server.uptime").set((System.currentTimeMillis() - startMillis) / 1000);
+        HotRestart hr = hotRestart;
+        long originalStart = hr == null ? startMillis : hr.originalStartMillis();
+        stats.gauge("server.uptime").set((System.currentTimeMillis() - originalStart) / 1000
+                + parentGaugeValue("server.uptime"));
         stats.gauge("server.hot_restart_epoch").set(options.restartEpoch());
         stats.gauge("server.concurrency").set(options.concurrency());
-        return stats;
+        stats.gauge("server.version").set(build.serverVersionGauge());
+    }
+
+    private synchronized long parentGaugeValue(String name) {
+        return parentGauges.getOrDefault(name, 0L);
     }
 
     @Override
@@ -408,7 +538,7 @@ final class Server implements AdminServer.Backend, HotRestart.ParentSide {
 
     @Override
     public void quit() {
-        timers.execute(() -> shutdown(0, "/quitquitquit"));
+        timers.execute(() -> shutdownServer("/quitquitquit"));
     }
 
     private static java.util.concurrent.ThreadFactory daemon(String name) {

@@ -39,6 +39,36 @@ class FaultsIT extends ItSupport {
         awaitLive(admin, 0, p);
     }
 
+    /**
+     * server.cc serverState: PRE_INITIALIZING while the cluster manager initialises (a static cluster
+     * waits for its first health-check round), INITIALIZING while the init manager runs, then LIVE.
+     */
+    @Test
+    void stateGoesPreInitializingThenInitializingThenLive() throws Exception {
+        try (java.net.ServerSocket blackHole = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            // Connects (the kernel accepts into the backlog) but never answers: the check times out.
+            String hc = ", \"health_checks\": [{\"timeout\": \"2s\", \"interval\": \"5s\", "
+                    + "\"unhealthy_threshold\": 1, \"healthy_threshold\": 1, \"http_health_check\": {\"path\": \"/health\"}}]";
+            Path slow = write("slow-clusters.json", Configs.staticBootstrap(adminPort,
+                    Configs.httpListener("web", httpPort, Configs.inlineRoutes(Configs.prefixRoute("/", "checked"))),
+                    Configs.staticCluster("checked", "STATIC", hc, Configs.endpoint("127.0.0.1", blackHole.getLocalPort(), 1))));
+            SimulatorProcess p = start(slow, 0, 1, 2, env("ENVOY_SIM_INIT_DELAY_MS", "1500"));
+            java.util.List<String> seen = new java.util.ArrayList<>();
+            await().atMost(STARTUP).pollInterval(Duration.ofMillis(50)).until(() -> {
+                if (!p.isAlive()) {
+                    throw new AssertionError("exited: " + p.log());
+                }
+                AdminClient.EpochState s = admin.epochState();
+                if (s != null && (seen.isEmpty() || !seen.get(seen.size() - 1).equals(s.state()))) {
+                    seen.add(s.state());
+                }
+                return s != null && "LIVE".equals(s.state());
+            });
+            assertThat(seen).containsSubsequence("PRE_INITIALIZING", "INITIALIZING", "LIVE");
+            assertThat(seen.get(0)).isEqualTo("PRE_INITIALIZING");
+        }
+    }
+
     @Test
     void neverLiveStaysInitializingWithoutAcceptingTraffic() throws Exception {
         SimulatorProcess p = start(config, 0, 1, 2, env("ENVOY_SIM_NEVER_LIVE", "1"));
