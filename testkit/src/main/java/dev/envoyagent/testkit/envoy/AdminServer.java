@@ -14,10 +14,15 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
-/** Envoy's admin API, the endpoints a supervisor uses. Mutations need POST; GET on them is 400. */
+/**
+ * Envoy's admin API, the endpoints a supervisor uses. Handlers registered as mutating server state
+ * answer any method but POST with 405 "Method GET not allowed, POST required." (admin.cc,
+ * AdminImpl::makeRequest).
+ */
 final class AdminServer {
     private static final Set<String> MUTATIONS = Set.of("/healthcheck/fail", "/healthcheck/ok", "/drain_listeners",
-            "/quitquitquit", "/logging", "/reset_counters", "/runtime_modify", "/cpuprofiler", "/heapprofiler");
+            "/quitquitquit", "/logging", "/reset_counters", "/runtime_modify", "/cpuprofiler", "/heapprofiler",
+            "/reopen_logs");
 
     /** What the admin endpoints read and do. */
     interface Backend {
@@ -101,7 +106,7 @@ final class AdminServer {
             Map<String, String> q = query(ex.getRequestURI().getRawQuery());
             boolean post = "POST".equals(ex.getRequestMethod());
             if (MUTATIONS.contains(path) && !post) {
-                send(ex, 400, "text/plain", "Method " + ex.getRequestMethod() + " not allowed, POST required.\n");
+                send(ex, 405, "text/plain", "Method " + ex.getRequestMethod() + " not allowed, POST required.");
                 return;
             }
             boolean json = "json".equals(q.get("format"));

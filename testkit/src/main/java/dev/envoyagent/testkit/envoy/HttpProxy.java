@@ -86,6 +86,18 @@ final class HttpProxy implements NetworkHandler {
         }
     }
 
+    /**
+     * ListenerImpl::drainClose: the listener's own drain manager or the server's. A listener of drain
+     * type DEFAULT drain-closes every response while the server fails health checks
+     * (DrainManagerImpl::drainClose); a MODIFY_ONLY one only while it or the server drains (hot
+     * restart, /drain_listeners, listener update), since the server's drain manager is MODIFY_ONLY.
+     */
+    private boolean drainClose(ActiveListener listener) {
+        boolean defaultType = listener.proto.getDrainType()
+                == io.envoyproxy.envoy.config.listener.v3.Listener.DrainType.DEFAULT;
+        return defaultType && healthCheckFailed.getAsBoolean() || listener.drainClose();
+    }
+
     /** Serves one request; false when the connection must close afterwards. */
     private boolean serve(Http1.Message request, DownstreamConnection c, OutputStream out) throws IOException {
         stats.inc(statPrefix + "downstream_rq_total");
@@ -112,7 +124,7 @@ final class HttpProxy implements NetworkHandler {
             localStatus = 503;
             localBody = RESET_BODY;
         }
-        boolean close = clientClose || c.listener.drainClose();
+        boolean close = clientClose || drainClose(c.listener);
         long serviceMs = (System.nanoTime() - start) / 1_000_000;
         if (response != null) {
             int status = Http1.status(response);

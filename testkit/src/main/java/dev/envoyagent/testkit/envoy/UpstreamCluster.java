@@ -16,7 +16,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 
 /** A running cluster: its hosts, load balancer and active health checker. */
 final class UpstreamCluster implements Closeable {
@@ -33,7 +32,9 @@ final class UpstreamCluster implements Closeable {
     private final HealthChecker healthChecker;
 
     private volatile List<Host> hosts = List.of();
-    private volatile SmoothWeightedRoundRobin<Host> balancer = new SmoothWeightedRoundRobin<>(List.of(), List.of());
+    private volatile PriorityBalancer balancer = PriorityBalancer.EMPTY;
+    /** ClusterLoadAssignment.policy.overprovisioning_factor, Envoy's default 140 (a priority at 72 % healthy takes all its load). */
+    private volatile int overprovisioningFactor = 140;
     volatile boolean hadTraffic;
     volatile ClusterLoadAssignment assignment;
     volatile FileSubscription eds;
@@ -122,37 +123,119 @@ final class UpstreamCluster implements Closeable {
         return healthChecker == null || healthChecker.awaitFirstRound(timeoutMs);
     }
 
-    synchronized void rebuildBalancer() {
-        List<Host> all = hosts;
-        long healthy = all.stream().filter(Host::healthy).count();
-        List<Host> chosen;
-        if (all.isEmpty()) {
-            chosen = List.of();
-        } else if (healthy * 100 < (long) panicThresholdPercent * all.size()) {
-            // Panic mode: too few healthy hosts, so Envoy balances over all of them.
-            int lowest = all.stream().mapToInt(h -> h.priority).min().orElse(0);
-            chosen = all.stream().filter(h -> h.priority == lowest).toList();
-            stats.counter(statPrefix() + "lb_healthy_panic").incrementAndGet();
-        } else {
-            TreeMap<Integer, List<Host>> byPriority = new TreeMap<>();
-            for (Host h : all) {
-                if (h.healthy()) {
-                    byPriority.computeIfAbsent(h.priority, k -> new ArrayList<>()).add(h);
-                }
-            }
-            chosen = byPriority.firstEntry().getValue();
-        }
-        balancer = new SmoothWeightedRoundRobin<>(chosen, chosen.stream().map(h -> h.weight).toList());
+    /**
+     * One priority level: the hosts it balances over (its healthy ones, or all of them in panic),
+     * and its share of the load in percent.
+     */
+    private record Level(SmoothWeightedRoundRobin<Host> hosts, boolean panic) {
     }
 
-    /** The next host by weighted round robin, or null when the cluster has none. */
+    /** Picks a level in proportion to its load (smoothly interleaved), then a host in it by weight. */
+    private record PriorityBalancer(SmoothWeightedRoundRobin<Level> levels) {
+        static final PriorityBalancer EMPTY = new PriorityBalancer(new SmoothWeightedRoundRobin<>(List.of(), List.of()));
+    }
+
+    /**
+     * Envoy's LoadBalancerBase::recalculatePerPriorityState and recalculatePerPriorityPanic
+     * (load_balancer_impl.cc): each priority's health is min(100, overprovisioning factor x
+     * healthy / hosts); the load goes to priorities in order, each taking health x 100 /
+     * normalized total health (total capped at 100) until 100 % is given out, the remainder going to
+     * the first priority with any health. A priority is in panic (all its hosts used) when the
+     * normalized total is below 100 and its healthy share is below healthy_panic_threshold; when
+     * every priority is, load follows host counts. Envoy picks the priority at random by these
+     * percentages; the simulator interleaves them in proportion.
+     */
+    synchronized void rebuildBalancer() {
+        List<Host> all = hosts;
+        if (all.isEmpty()) {
+            balancer = PriorityBalancer.EMPTY;
+            return;
+        }
+        int levels = all.stream().mapToInt(h -> h.priority).max().orElse(0) + 1;
+        List<List<Host>> byPriority = new ArrayList<>();
+        List<List<Host>> healthyByPriority = new ArrayList<>();
+        for (int i = 0; i < levels; i++) {
+            byPriority.add(new ArrayList<>());
+            healthyByPriority.add(new ArrayList<>());
+        }
+        for (Host h : all) {
+            byPriority.get(h.priority).add(h);
+            if (h.healthy()) {
+                healthyByPriority.get(h.priority).add(h);
+            }
+        }
+        int[] health = new int[levels];
+        int totalHealth = 0;
+        for (int i = 0; i < levels; i++) {
+            int count = byPriority.get(i).size();
+            health[i] = count == 0 ? 0 : (int) Math.min(100L, (long) overprovisioningFactor * healthyByPriority.get(i).size() / count);
+            totalHealth += health[i];
+        }
+        int normalized = Math.min(100, totalHealth);
+        int[] load = new int[levels];
+        if (normalized > 0) {
+            int remaining = 100;
+            int firstHealthy = -1;
+            for (int i = 0; i < levels; i++) {
+                if (firstHealthy < 0 && health[i] > 0) {
+                    firstHealthy = i;
+                }
+                load[i] = Math.min(remaining, health[i] * 100 / normalized);
+                remaining -= load[i];
+            }
+            load[firstHealthy] += remaining;
+        }
+        boolean[] panic = new boolean[levels];
+        if (panicThresholdPercent == 0 && normalized == 0) {
+            load[0] = 100;
+        } else {
+            boolean totalPanic = true;
+            for (int i = 0; i < levels; i++) {
+                int count = byPriority.get(i).size();
+                double healthyPercent = count == 0 ? 0 : 100.0 * healthyByPriority.get(i).size() / count;
+                panic[i] = normalized != 100 && healthyPercent < panicThresholdPercent;
+                totalPanic &= panic[i];
+            }
+            if (totalPanic) {
+                int remaining = 100;
+                int firstNonEmpty = -1;
+                for (int i = 0; i < levels; i++) {
+                    if (firstNonEmpty < 0 && !byPriority.get(i).isEmpty()) {
+                        firstNonEmpty = i;
+                    }
+                    load[i] = 100 * byPriority.get(i).size() / all.size();
+                    remaining -= load[i];
+                }
+                load[firstNonEmpty] += remaining;
+            }
+        }
+        List<Level> chosen = new ArrayList<>();
+        List<Integer> weights = new ArrayList<>();
+        for (int i = 0; i < levels; i++) {
+            List<Host> pool = panic[i] ? byPriority.get(i) : healthyByPriority.get(i);
+            chosen.add(new Level(new SmoothWeightedRoundRobin<>(pool, pool.stream().map(h -> h.weight).toList()), panic[i]));
+            weights.add(load[i]);
+        }
+        balancer = new PriorityBalancer(new SmoothWeightedRoundRobin<>(chosen, weights));
+    }
+
+    /** The next host: a priority by its load, then weighted round robin in it; null when there is none. */
     Host choose() {
         hadTraffic = true;
-        return balancer.next();
+        Level level = balancer.levels().next();
+        if (level == null) {
+            return null;
+        }
+        if (level.panic()) {
+            stats.counter(statPrefix() + "lb_healthy_panic").incrementAndGet();
+        }
+        return level.hosts().next();
     }
 
     List<Host> hostsFrom(ClusterLoadAssignment cla) throws ConfigException {
         List<Host> out = new ArrayList<>();
+        overprovisioningFactor = cla.getPolicy().hasOverprovisioningFactor()
+                ? cla.getPolicy().getOverprovisioningFactor().getValue() : 140;
         Cluster.DiscoveryType type = proto.getType();
         for (LocalityLbEndpoints group : cla.getEndpointsList()) {
             int localityWeight = group.hasLoadBalancingWeight() ? group.getLoadBalancingWeight().getValue() : 1;

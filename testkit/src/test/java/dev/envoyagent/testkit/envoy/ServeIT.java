@@ -102,9 +102,13 @@ class ServeIT extends ItSupport {
         JsonNode dump = admin.json("/config_dump");
         assertThat(dump.path("configs").get(0).path("@type").asText()).endsWith("admin.v3.BootstrapConfigDump");
         assertThat(dump.toString()).contains("ListenersConfigDump").contains("ClustersConfigDump").contains("RoutesConfigDump");
-        for (String mutation : new String[] {"/healthcheck/fail", "/healthcheck/ok", "/drain_listeners", "/quitquitquit"}) {
-            assertThat(admin.get(mutation).status()).as(mutation).isEqualTo(400);
+        // AdminImpl::makeRequest: a handler that mutates server state answers other methods with 405.
+        for (String mutation : new String[] {"/healthcheck/fail", "/healthcheck/ok", "/drain_listeners", "/quitquitquit",
+                "/reset_counters", "/logging"}) {
+            assertThat(admin.get(mutation)).as(mutation)
+                    .isEqualTo(new AdminClient.Response(405, "Method GET not allowed, POST required."));
         }
+        assertThat(info.path("version").asText()).isEqualTo(BuildInfo.REVISION + "/1.36.2/Clean/RELEASE/BoringSSL");
         assertThat(status(s, "/", Map.of())).isEqualTo(200);
         assertThat(admin.stat("http.web.downstream_rq_total")).isEqualTo(1);
         assertThat(admin.stat("listener.127.0.0.1_" + s.httpPort() + ".downstream_cx_total")).isGreaterThanOrEqualTo(1);
@@ -211,6 +215,56 @@ class ServeIT extends ItSupport {
         assertThat(s.process().waitFor(Duration.ofSeconds(20))).isZero();
         assertThat(Files.readString(s.logPath())).contains("caught SIGTERM");
         assertThat(canConnect(s.httpPort())).as("listeners closed at once").isFalse();
+    }
+
+    @Test
+    void versionFlagPrintsEnvoysLineWithTheInjectedRelease() throws Exception {
+        SimulatorProcess.Result dflt = SimulatorProcess.run(java.util.List.of("--version"), env(), Duration.ofSeconds(30));
+        assertThat(dflt.exitCode()).isZero();
+        assertThat(dflt.output()).isEqualTo("\nenvoy  version: " + BuildInfo.REVISION + "/1.36.2/Clean/RELEASE/BoringSSL\n\n");
+        SimulatorProcess.Result old = SimulatorProcess.run(java.util.List.of("--version"),
+                env("ENVOY_SIM_ENVOY_VERSION", "1.29.3"), Duration.ofSeconds(30));
+        assertThat(old.output()).contains("envoy  version: " + BuildInfo.REVISION + "/1.29.3/Clean/RELEASE/BoringSSL");
+        Setup s = serve();
+        assertThat(s.admin().serverInfo().path("version").asText()).endsWith("/1.36.2/Clean/RELEASE/BoringSSL");
+        assertThat(s.admin().serverInfo().path("node").path("user_agent_build_version").path("version")
+                .path("minor_number").asInt()).isEqualTo(36);
+    }
+
+    /**
+     * DrainManagerImpl::drainClose: once the server fails health checks every response on a DEFAULT
+     * drain-type listener closes its connection; a MODIFY_ONLY listener carries on.
+     */
+    @Test
+    void healthCheckFailClosesConnectionsOnDefaultListenersOnly() throws Exception {
+        HttpBackend a = closeLater(HttpBackend.start("a"));
+        int adminPort = Ports.free();
+        int ingress = Ports.free();
+        int egress = Ports.free();
+        String egressListener = Configs.httpListener("egress", egress, Configs.inlineRoutes(Configs.prefixRoute("/", "a")))
+                .replaceFirst("\\{", "{\"drain_type\": \"MODIFY_ONLY\", ");
+        Path config = write("drain-types.json", Configs.staticBootstrap(adminPort,
+                Configs.httpListener("web", ingress, Configs.inlineRoutes(Configs.prefixRoute("/", "a"))) + ", " + egressListener,
+                Configs.staticCluster("a", "STATIC", "", Configs.endpoint("127.0.0.1", a.port(), 1))));
+        SimulatorProcess p = start(config, 0, 600, 900, env());
+        AdminClient admin = new AdminClient(adminPort);
+        awaitLive(admin, 0, p);
+        try (Socket in = new Socket("127.0.0.1", ingress); Socket out = new Socket("127.0.0.1", egress)) {
+            in.setSoTimeout(10_000);
+            out.setSoTimeout(10_000);
+            assertThat(exchange(in)).doesNotContain("connection: close");
+            assertThat(exchange(out)).doesNotContain("connection: close");
+            assertThat(admin.post("/healthcheck/fail").status()).isEqualTo(200);
+            assertThat(exchange(in)).contains("connection: close");
+            assertThat(in.getInputStream().read()).as("closed after the response").isEqualTo(-1);
+            assertThat(exchange(out)).doesNotContain("connection: close");
+            assertThat(exchange(out)).as("the MODIFY_ONLY connection lives on").doesNotContain("connection: close");
+        }
+        assertThat(admin.post("/healthcheck/ok").status()).isEqualTo(200);
+        try (Socket in = new Socket("127.0.0.1", ingress)) {
+            in.setSoTimeout(10_000);
+            assertThat(exchange(in)).doesNotContain("connection: close");
+        }
     }
 
     @Test
