@@ -74,6 +74,61 @@ class ControlPlaneIT extends FleetItSupport {
         .until(() -> cp.host("host-1").path("last_error").asText().contains("refused"));
   }
 
+  /**
+   * Issue #13: what only Envoy can refuse. A listener Envoy cannot bind (files delivery: LDS applies
+   * the other resources and rejects it) and a route regex over RE2's program-size limit carried by
+   * a restart (refused before the restart by Envoy's validation of the restart-shaped rendering) are
+   * both NACKed with Envoy's reason, and the old config keeps serving without a restart.
+   */
+  @Test
+  void whatOnlyEnvoyRefusesIsNackedWithEnvoysReasonAndTheOldConfigServes() throws Exception {
+    HttpBackend a = closeLater(HttpBackend.start("a"));
+    HttpBackend b = closeLater(HttpBackend.start("b"));
+    HostOnControlPlane host = hostServingWebFromControlPlane("cp-envoy-refuses", a);
+    ItControlPlane cp = host.cp();
+    ItAgent agent = host.agent();
+    int webPort = host.webPort();
+    String v1 = agent.appliedVersion();
+    long envoyPid = agent.status().path("epochs").get(0).path("pid").asLong();
+
+    // 1. Files: web moves to b, and a new TCP listener on a port another process holds.
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      cp.routes(httpRoutes("2", "web", webPort, b.port()) + "  - {name: blocked, protocol: TCP, local_port: "
+          + taken.getLocalPort() + ", endpoints: [{address: 127.0.0.1, port: " + a.port() + "}]}\n");
+      await().atMost(AgentHarness.scaled(30)).pollInterval(POLL)
+          .until(() -> cp.host("host-1").path("nacked_version").asText().startsWith("2."));
+      JsonNode nacked = cp.host("host-1");
+      LOG.info("LDS partly rejected: nack_errors={}", nacked.path("nack_errors"));
+      assertThat(nacked.path("nack_errors").toString()).contains("lds.json").contains("listener blocked")
+          .contains(Integer.toString(taken.getLocalPort()));
+      assertThat(agent.log()).contains("previous files restored");
+      await().atMost(AgentHarness.scaled(10)).pollInterval(POLL).until(() -> get(webPort, "/").body().equals("a"));
+      assertThat(agent.appliedVersion()).isEqualTo(v1);
+    }
+
+    // 2. A restart (a new zone in agent.yaml, then SIGHUP) carrying a regex RE2 refuses: Envoy's
+    // validation of the restart-shaped rendering refuses it before any new epoch starts.
+    agent.zone = "us-east-1b";
+    agent.writeConfig();
+    cp.routes(httpRoutes("3", "web", webPort, b.port()) + "  - name: regex\n    protocol: HTTP\n    local_port: "
+        + dev.envoyagent.testkit.Ports.free() + "\n    endpoints: [{address: 127.0.0.1, port: " + a.port() + "}]\n"
+        + "    routes:\n      - match: {regex: \"^/(abcdefghij){12}$\"}\n        targets: [{service: regex}]\n");
+    await().atMost(AgentHarness.scaled(30)).pollInterval(POLL)
+        .until(() -> cp.host("host-1").path("nacked_version").asText().startsWith("3."));
+    agent.signal("HUP");
+    await().atMost(AgentHarness.scaled(60)).pollInterval(POLL)
+        .until(() -> cp.host("host-1").path("nack_errors").toString().contains("program size"));
+    JsonNode refused = cp.host("host-1");
+    LOG.info("restart refused by Envoy's validation: nack_errors={}", refused.path("nack_errors"));
+    assertThat(refused.path("nack_errors").toString()).contains("Envoy refused the config");
+    assertThat(agent.log()).contains("Envoy refused config version=3.");
+    assertThat(agent.status().path("lastError").asText()).contains("program size");
+    assertThat(agent.status().path("hotRestarts").asLong()).isZero();
+    assertThat(agent.status().path("epochs").get(0).path("pid").asLong()).isEqualTo(envoyPid);
+    assertThat(agent.appliedVersion()).isEqualTo(v1);
+    assertThat(spread(webPort, 5)).containsExactly(Map.entry("a", 5));
+  }
+
   @Test
   void processControlPlaneKilledAndRestartedIsReconnectedToAndConvergedOn() throws Exception {
     HttpBackend a = closeLater(HttpBackend.start("a"));
