@@ -99,6 +99,21 @@ class FailureHandlingIT extends AgentItSupport {
   }
 
   @Test
+  void anEnvoyOlderThanTheSupportedMinimumIsRefusedAtStartNamingBoth() throws Exception {
+    echo = closeLater(dev.envoyagent.testkit.TcpEchoBackend.start());
+    AgentHarness agent = closeLater(AgentHarness.create("old-envoy", AgentHarness.Options.files()));
+    agent.writeEnvoyBinary(Map.of("ENVOY_SIM_ENVOY_VERSION", "1.29.7"));
+    agent.routes("1", List.of(new Endpoint(echo.port(), 1)), echo.port());
+    Process process = agent.startAgent();
+    assertThat(process.waitFor(AgentHarness.scaled(30).toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS))
+        .as("the agent exits").isTrue();
+    LOG.info("old Envoy: exit {}: {}", process.exitValue(), agent.agentLog().strip());
+    assertThat(process.exitValue()).isEqualTo(1);
+    assertThat(agent.agentLog()).contains("envoy.binary: Envoy 1.29.7").contains("older than 1.30.0");
+    assertThat(agent.envoyProcesses()).isEmpty();
+  }
+
+  @Test
   void newHotRestartVersionMeansAColdRestartWithDrain() throws Exception {
     AgentHarness agent = startedAgent("hot-restart-version", AgentHarness.Options.files());
     long oldPid = agent.statusEpochs().get(0)[1];
