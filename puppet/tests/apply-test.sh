@@ -10,7 +10,9 @@
 #   4. an invalid routes file is refused by validate_cmd: the run fails, the file on disk and the
 #      agent are unchanged;
 #   5. a pinned package upgrade is left to the package's hand-over: new agent MainPID, same Envoy,
-#      no reload from Puppet; then 0 again.
+#      no reload from Puppet; then 0 again;
+#   6. the inotify limits: /etc/sysctl.d/60-envoy-agent.conf written (runs 1 and 3), and on a
+#      writable stand-in for /proc/sys/fs/inotify lower values are raised, larger ones kept.
 # Prints PASS/FAIL per check and exits non-zero on any failure.
 #
 #   puppet/tests/apply-test.sh [path/to/envoy-agent_VERSION_all.deb]
@@ -97,6 +99,8 @@ EOF
 routes() { # version, weight
   printf 'version: "%s"\nservices:\n  - name: hello\n    protocol: HTTP\n    local_port: 10080\n    endpoints:\n      - { address: 127.0.0.1, port: 8080, weight: %s }\n' "$1" "$2"
 }
+# The manifests also set inotify_max_user_instances to $instances (the first run: the module's default).
+instances=
 manifest() { # name, package version, routes version, heartbeat interval, [routes override]
   local content=${5:-$(routes "$3" "$3")}
   cat >"$work/ci/manifests/$1.pp" <<EOF
@@ -115,10 +119,12 @@ $(sed 's/^/    /' <<<"$content")
   heartbeat_interval_ms        => $4,
   local_services               => { 'hello' => { 'port' => 8080, 'check' => { 'http_path' => '/index.html' } } },
   ec2                          => 'off',
+$([[ -n $instances ]] && echo "  inotify_max_user_instances   => $instances,")
 }
 EOF
 }
 manifest first "$version" 1 10000
+instances=131072
 manifest changed "$version" 2 20000
 manifest invalid "$version" 3 20000 "$(printf 'version: "3"\nservices:\n  - name: Not A Name\n    protocol: HTTP\n    local_port: 10080\n')"
 manifest upgraded "$bumped" 2 20000
@@ -164,6 +170,26 @@ else
   fail "the written agent.yaml and routes.yaml pass envoy-agent validate"
 fi
 
+# The inotify limits: the sysctl.d file with the module's defaults; the running values raised when
+# /proc/sys is writable, else (systemd-nspawn mounts it read-only) the raise is skipped, not failed.
+sysctl_conf=$(cts 'cat /etc/sysctl.d/60-envoy-agent.conf' || true)
+raised_lines=$(grep -c 'Exec\[envoy_agent raise' "$last_log" || true)
+read -r have_i have_w <<<"$(cts 'echo $(cat /proc/sys/fs/inotify/max_user_instances /proc/sys/fs/inotify/max_user_watches)')"
+if cts 'test -w /proc/sys/fs/inotify/max_user_instances'; then
+  proc_sys=writable
+  (( have_i >= 65536 && have_w >= 1048576 )) && running_ok=1 || running_ok=0
+else
+  proc_sys=read-only
+  [[ $raised_lines = 0 ]] && running_ok=1 || running_ok=0 # skipped, not failed
+fi
+have="$have_i/$have_w"
+if grep -qx 'fs.inotify.max_user_instances = 65536' <<<"$sysctl_conf" && grep -qx 'fs.inotify.max_user_watches = 1048576' <<<"$sysctl_conf" \
+   && [[ $(cts 'stat -c %a:%U /etc/sysctl.d/60-envoy-agent.conf') = 644:root && $running_ok = 1 ]]; then
+  ok "first run: /etc/sysctl.d/60-envoy-agent.conf has fs.inotify.max_user_instances = 65536 and max_user_watches = 1048576; /proc/sys $proc_sys, running $have, $raised_lines raise exec lines"
+else
+  fail "first run: sysctl file '$sysctl_conf', /proc/sys $proc_sys, running $have, $raised_lines raise exec lines"
+fi
+
 log "== 2. second run changes nothing"
 t=$(now)
 apply first
@@ -188,8 +214,9 @@ systemd_reloads=$(cts "journalctl -o cat --since=@$mark _PID=1" | grep -c 'Reloa
 restarts=$(cts "journalctl -o cat --since=@$mark _PID=1" | grep -c 'Stopping envoy-agent\|Starting envoy-agent' || true)
 if [[ $rc = 2 && $main2 = "$main1" && $envoy2 = "$envoy1" && $reloads -ge 1 && $restarts = 0 ]] && applied_is 2 \
    && grep -q 'Service\[envoy-agent\]: Triggered .refresh. from' "$last_log" \
-   && cts 'grep -q "interval_ms: 20000" /etc/envoy-agent/agent.yaml'; then
-  ok "parameter change: exit 2 in ${changed_s} s, reloaded (agent: $reloads SIGHUP reload, systemd: $systemd_reloads reload lines, 0 stop/start), MainPID $main1 kept, Envoy pid $envoy1 kept, routes version 2 applied"
+   && cts 'grep -q "interval_ms: 20000" /etc/envoy-agent/agent.yaml' \
+   && cts 'grep -qx "fs.inotify.max_user_instances = 131072" /etc/sysctl.d/60-envoy-agent.conf'; then
+  ok "parameter change: exit 2 in ${changed_s} s, sysctl file rewritten (131072), reloaded (agent: $reloads SIGHUP reload, systemd: $systemd_reloads reload lines, 0 stop/start), MainPID $main1 kept, Envoy pid $envoy1 kept, routes version 2 applied"
 else
   fail "parameter change: exit $rc, MainPID $main1 -> $main2, Envoy $envoy1 -> $envoy2, reloads $reloads, stop/start $restarts, applied '$(applied || true)'"
   show "$last_log"
@@ -239,6 +266,31 @@ if [[ $rc = 0 && $(main_pid) = "$main3" ]]; then
   ok "upgraded, run again: exit 0"
 else
   fail "upgraded, run again: exit $rc (want 0)"
+  show "$last_log"
+fi
+
+log "== 6. inotify limits: raised when lower, never lowered"
+# On a writable stand-in for /proc/sys/fs/inotify: a tmpfs in a private mount namespace of this one
+# puppet run, so neither the container's nor the host's limits change.
+stand_in() { # instances watches: runs the last manifest there; prints "instances/watches rc" (its
+  # output goes to $work/run-inotify-<instances>.log: this runs in a command substitution)
+  cts "unshare -m sh -c 'mount -t tmpfs ci /proc/sys/fs/inotify && echo $1 >/proc/sys/fs/inotify/max_user_instances \
+    && echo $2 >/proc/sys/fs/inotify/max_user_watches && rc=0 && { puppet apply --detailed-exitcodes --color=false \
+    --modulepath /ci/modules:/usr/share/puppet/modules /ci/manifests/upgraded.pp >/run/ci-stand-in.log 2>&1 || rc=\$?; } \
+    && echo \$(cat /proc/sys/fs/inotify/max_user_instances)/\$(cat /proc/sys/fs/inotify/max_user_watches) \$rc'"
+  cts 'cat /run/ci-stand-in.log' >"$work/run-inotify-$1.log" 2>&1 || true
+}
+t=$(now)
+low=$(stand_in 128 8192)
+low_s=$(since "$t")
+last_log=$work/run-inotify-128.log
+low_execs=$(grep -c 'Exec\[envoy_agent raise .*executed successfully' "$last_log" || true)
+high=$(stand_in 200000 2000000)
+[[ $high = "200000/2000000 0" ]] || last_log=$work/run-inotify-200000.log
+if [[ $low = "131072/1048576 2" && $low_execs = 2 && $high = "200000/2000000 0" && $(main_pid) = "$main3" ]]; then
+  ok "inotify limits: 128/8192 raised to $low (exit 2, $low_execs execs, ${low_s} s); 200000/2000000 kept ($high: exit 0); agent untouched"
+else
+  fail "inotify limits: low '$low' ($low_execs execs), high '$high' (want '131072/1048576 2' and '200000/2000000 0')"
   show "$last_log"
 fi
 
