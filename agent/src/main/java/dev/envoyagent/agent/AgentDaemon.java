@@ -19,6 +19,8 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
@@ -111,11 +113,12 @@ public final class AgentDaemon {
       tellSystemd(systemd, status, reportLoop);
     }
 
-    Signals.handle("HUP", () -> sourceLoop.execute(() -> {
+    ConfigReload reloads = new ConfigReload(sourceLoop, () -> {
       systemd.notify("RELOADING=1\nMONOTONIC_USEC=" + System.nanoTime() / 1000);
-      reload(supervisor, status, feed, identity);
+      reload(settings, supervisor, status, feed, reporting, identity);
       systemd.notify("READY=1\nSTATUS=reloaded " + configFile);
-    }));
+    }, System::nanoTime, ConfigReload.MIN_GAP);
+    Signals.handle("HUP", reloads::request);
     Signals.handle("USR1", () -> supervisor.signalEnvoy("USR1"));
     Signals.handle("TERM", () -> requestStop(Exit.STOP_ENVOY, "SIGTERM"));
     Signals.handle("INT", () -> requestStop(Exit.STOP_ENVOY, "SIGINT"));
@@ -151,16 +154,59 @@ public final class AgentDaemon {
     stop.countDown();
   }
 
-  private void reload(Supervisor supervisor, StatusBoard status, RouteFeed feed, HostIdentity identity) {
+  /**
+   * SIGHUP: agent.yaml and the routes again, to every component that can take them in place (the
+   * supervisor, the route sources, heartbeats and local checks); what needs an agent restart is
+   * logged as such. {@code started} is what the agent started with.
+   */
+  private void reload(AgentSettings started, Supervisor supervisor, StatusBoard status, RouteFeed feed,
+      Reporting reporting, HostIdentity identity) {
     try {
       AgentSettings next = identity.applyTo(AgentConfigLoader.load(configFile));
-      LOG.info("SIGHUP: reloaded config={}", configFile);
       supervisor.updateSettings(next);
       feed.reload(next);
+      String restarted = reporting.reload(next);
+      List<String> needRestart = RestartOnly.changed(started, next);
+      if (!needRestart.isEmpty()) {
+        LOG.warn("SIGHUP: {} changed; that takes effect when the agent restarts (systemctl restart envoy-agent)",
+            String.join(", ", needRestart));
+      }
+      LOG.info("SIGHUP: reloaded config={} restarted=\"{}\"", configFile, restarted);
+      status.reloaded(true, restarted + (needRestart.isEmpty() ? "" : "; needs an agent restart: "
+          + String.join(", ", needRestart)));
     } catch (InvalidInputException e) {
       LOG.warn("SIGHUP: config refused, keeping the running one problems={}", e.problems().size());
       e.problems().forEach(p -> LOG.warn("SIGHUP: config refused problem=\"{}\"", p));
       status.error("config refused on reload: " + e.getMessage());
+      status.reloaded(false, e.getMessage());
+    } catch (RuntimeException e) {
+      LOG.warn("SIGHUP: reload failed, keeping the running config reason={}", e.toString());
+      status.reloaded(false, e.toString());
+    }
+  }
+
+  /** Settings only a new agent process takes: they bind sockets or threads at start. */
+  static final class RestartOnly {
+    private RestartOnly() {}
+
+    static List<String> changed(AgentSettings before, AgentSettings after) {
+      List<String> changed = new ArrayList<>();
+      if (!before.adminListen().equals(after.adminListen())) {
+        changed.add("admin.listen");
+      }
+      if (!before.statsd().equals(after.statsd()) || before.statsdIntervalMs() != after.statsdIntervalMs()) {
+        changed.add("metrics.statsd");
+      }
+      if (!before.stateDir().equals(after.stateDir())) {
+        changed.add("state_dir");
+      }
+      if (!before.logFormat().equals(after.logFormat())) {
+        changed.add("logging.format");
+      }
+      if (!before.ec2().equals(after.ec2())) {
+        changed.add("ec2");
+      }
+      return changed;
     }
   }
 

@@ -24,7 +24,9 @@ public record AgentStatus(
     boolean controlPlaneConnected,
     long startedAtMs,
     List<Applied> history,
-    List<Restart> restarts) {
+    List<Restart> restarts,
+    long reloads,
+    String lastReload) {
 
   /** One applied version: when, whether Envoy restarted for it, and which services changed. */
   public record Applied(String version, long atMs, boolean restarted, List<String> added, List<String> removed,

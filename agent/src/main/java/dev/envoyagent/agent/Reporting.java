@@ -16,6 +16,8 @@ import dev.envoyagent.source.ChannelFactory;
 import java.io.IOException;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ScheduledExecutorService;
@@ -32,12 +34,15 @@ final class Reporting implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(Reporting.class);
 
-  private final AgentSettings settings;
   private final StatusBoard status;
   private final EnvoyAdmin admin;
-  private final LocalChecks checks;
-  private final HeartbeatReporter heartbeats;
+  private final ScheduledExecutorService executor;
   private final AtomicBoolean draining = new AtomicBoolean();
+  // Replaced together by a reload; read by gauges, /status and heartbeats from other threads.
+  private volatile AgentSettings settings;
+  private volatile LocalChecks checks;
+  private volatile HeartbeatReporter heartbeats;
+  private boolean started;
   private final Optional<dev.envoyagent.api.v1.InstanceIdentity> instance;
 
   Reporting(AgentSettings settings, StatusBoard status, EnvoyAdmin admin, ScheduledExecutorService executor,
@@ -46,28 +51,84 @@ final class Reporting implements AutoCloseable {
     this.instance = identity.map(Reporting::toProto);
     this.status = status;
     this.admin = admin;
+    this.executor = executor;
     this.checks = new LocalChecks(settings.localServices(), executor);
-    this.heartbeats = settings.controlPlane().map(cp -> new HeartbeatReporter(cp.addresses(),
-        new ChannelFactory(cp.tls(), Duration.ofMillis(cp.connectTimeoutMs())),
-        Duration.ofMillis(settings.heartbeat().intervalMs()), Duration.ofMillis(settings.heartbeat().timeoutMs()),
-        this::heartbeat, this::answered, executor, new SecureRandom(),
-        ms -> status.metrics().timer("heartbeat", "latency").update(ms, java.util.concurrent.TimeUnit.MILLISECONDS)))
-        .orElse(null);
+    this.heartbeats = heartbeatsFor(settings);
     var metrics = status.metrics();
-    if (heartbeats != null) {
-      metrics.gauge("heartbeat", "sent", heartbeats::sent);
-      metrics.gauge("heartbeat", "failures", heartbeats::failed);
-    }
-    for (var service : settings.localServices()) {
-      metrics.gauge("local_check", service.name() + ".healthy", () -> checks.statuses().stream()
+    metrics.gauge("heartbeat", "sent", () -> this.heartbeats == null ? 0 : this.heartbeats.sent());
+    metrics.gauge("heartbeat", "failures", () -> this.heartbeats == null ? 0 : this.heartbeats.failed());
+    registerCheckGauges(settings);
+    metrics.gauge("host", "draining", () -> draining.get() ? 1 : 0);
+  }
+
+  /**
+   * Heartbeats on a thread of their own: a beat asked for while draining never runs beside a
+   * scheduled one, and a slow control plane never delays the local checks.
+   */
+  private HeartbeatReporter heartbeatsFor(AgentSettings next) {
+    return next.controlPlane().map(cp -> {
+      var thread = new java.util.concurrent.ScheduledThreadPoolExecutor(1, runnable -> {
+        Thread t = new Thread(runnable, "heartbeat");
+        t.setDaemon(true);
+        return t;
+      });
+      thread.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+      return new HeartbeatReporter(cp.addresses(),
+          new ChannelFactory(cp.tls(), Duration.ofMillis(cp.connectTimeoutMs())),
+          Duration.ofMillis(next.heartbeat().intervalMs()), Duration.ofMillis(next.heartbeat().timeoutMs()),
+          this::heartbeat, this::answered, thread, new SecureRandom(),
+          ms -> status.metrics().timer("heartbeat", "latency").update(ms, java.util.concurrent.TimeUnit.MILLISECONDS));
+    }).orElse(null);
+  }
+
+  private void registerCheckGauges(AgentSettings next) {
+    for (var service : next.localServices()) {
+      status.metrics().gauge("local_check", service.name() + ".healthy", () -> checks.statuses().stream()
           .filter(s -> s.getName().equals(service.name())).anyMatch(s -> s.getHealthy()) ? 1 : 0);
     }
-    metrics.gauge("host", "draining", () -> draining.get() ? 1 : 0);
+  }
+
+  /**
+   * Takes new settings (SIGHUP): when the node, the local services, the control plane or the
+   * heartbeat settings changed, the checks and heartbeats start again with them; a draining host
+   * stays draining. Returns what was restarted, for the log.
+   */
+  synchronized String reload(AgentSettings next) {
+    AgentSettings before = settings;
+    boolean checksChanged = !next.localServices().equals(before.localServices());
+    boolean heartbeatsChanged = !next.controlPlane().equals(before.controlPlane())
+        || !next.heartbeat().equals(before.heartbeat()) || !next.node().equals(before.node());
+    settings = next;
+    List<String> restarted = new ArrayList<>();
+    if (checksChanged) {
+      LocalChecks old = checks;
+      checks = new LocalChecks(next.localServices(), executor);
+      registerCheckGauges(next);
+      if (started) {
+        checks.start();
+      }
+      old.close();
+      restarted.add("local checks");
+    }
+    if (heartbeatsChanged || checksChanged) {
+      HeartbeatReporter old = heartbeats;
+      heartbeats = heartbeatsFor(next);
+      if (old != null) {
+        old.close();
+      }
+      if (started && heartbeats != null) {
+        heartbeats.start();
+      }
+      restarted.add(heartbeats == null ? "heartbeats (stopped: no control plane)" : "heartbeats");
+    }
+    return restarted.isEmpty() ? "nothing to restart" : String.join(", ", restarted);
   }
 
   /** What {@code GET /status} adds about reporting: local checks, control plane, node, draining. */
   Map<String, Object> extras() {
     Map<String, Object> extras = new java.util.LinkedHashMap<>();
+    AgentSettings settings = this.settings;
+    HeartbeatReporter beats = heartbeats;
     var node = settings.node();
     extras.put("node", Map.of("id", node.id(), "cluster", node.cluster(), "zone", node.zone(), "address", node.address()));
     extras.put("draining", draining.get());
@@ -79,12 +140,13 @@ final class Reporting implements AutoCloseable {
     extras.put("control_plane", settings.controlPlane().map(cp -> (Object) Map.of(
         "addresses", cp.addresses().stream().map(Object::toString).toList(),
         "tls", cp.tls().isPresent(),
-        "heartbeats_sent", heartbeats == null ? 0 : heartbeats.sent(),
-        "heartbeats_failed", heartbeats == null ? 0 : heartbeats.failed())).orElse("none"));
+        "heartbeats_sent", beats == null ? 0 : beats.sent(),
+        "heartbeats_failed", beats == null ? 0 : beats.failed())).orElse("none"));
     return extras;
   }
 
-  void start() {
+  synchronized void start() {
+    started = true;
     checks.start();
     if (heartbeats != null) {
       heartbeats.start();
@@ -110,8 +172,9 @@ final class Reporting implements AutoCloseable {
     }
     LOG.warn("host draining reason=\"{}\"", why);
     status.error("draining: " + why);
-    if (heartbeats != null) {
-      heartbeats.beatNow();
+    HeartbeatReporter current = heartbeats;
+    if (current != null) {
+      current.beatNow();
     }
     return true;
   }
@@ -186,7 +249,7 @@ final class Reporting implements AutoCloseable {
   }
 
   @Override
-  public void close() {
+  public synchronized void close() {
     checks.close();
     if (heartbeats != null) {
       heartbeats.close();

@@ -59,6 +59,8 @@ public final class StatusBoard {
   private long failedRestarts;
   private long envoyCrashes;
   private long rejectedCount;
+  private long reloads;
+  private String lastReload = "";
   private String lastError = "";
   private long lastErrorAtMs;
   private String lastRejected = "";
@@ -81,6 +83,8 @@ public final class StatusBoard {
     this.clockMs = clockMs;
     this.metrics = metrics;
     this.startedAtMs = clockMs.getAsLong();
+    metrics.counter("config", "reloads");
+    metrics.counter("config", "reloads_refused");
     for (String counter : List.of("received", "applied", "rejected", "source_refused")) {
       metrics.counter("snapshots", counter);
     }
@@ -108,7 +112,18 @@ public final class StatusBoard {
     return new AgentStatus(phase, epochs, appliedVersion, pendingVersion, newestVersion, appliedCount, hotRestarts,
         coldRestarts, failedRestarts, envoyCrashes, rejectedCount, lastError, lastErrorAtMs, lastRejected,
         sourceError, controlPlaneTarget, controlPlaneConnected, startedAtMs, List.copyOf(history),
-        List.copyOf(restarts));
+        List.copyOf(restarts), reloads, lastReload);
+  }
+
+  /** A SIGHUP reload ran: {@code outcome} says what it changed, or why the config was refused. */
+  synchronized void reloaded(boolean ok, String outcome) {
+    metrics.counter("config", "reloads").inc();
+    if (!ok) {
+      metrics.counter("config", "reloads_refused").inc();
+    }
+    reloads++;
+    lastReload = (ok ? "applied: " : "refused: ") + outcome;
+    persist();
   }
 
   /** When the supervisor loop last ticked: {@code /healthz} and the systemd watchdog use it. */

@@ -23,6 +23,10 @@ import org.slf4j.LoggerFactory;
  * Sends a heartbeat every interval (±10% jitter, so a fleet does not beat in step), as a unary
  * call with a deadline. A failed beat moves to the next control-plane address; the cadence itself
  * bounds the retries. The control plane may change the interval or ask the host to drain.
+ *
+ * <p>Confined to one thread: every beat, scheduled or asked for with {@link #beatNow()}, runs on
+ * the single-threaded {@code executor} it is given (and owns: {@link #close()} shuts it down after
+ * the last beat), so its channel and counters need no locks and two beats never overlap.
  */
 public final class HeartbeatReporter implements AutoCloseable {
 
@@ -41,8 +45,8 @@ public final class HeartbeatReporter implements AutoCloseable {
   private int addressIndex;
   private ManagedChannel channel;
   private boolean failing;
-  private long sent;
-  private long failed;
+  private volatile long sent;
+  private volatile long failed;
   private volatile boolean closed;
 
   public HeartbeatReporter(List<ListenAddress> addresses, ChannelFactory channels, Duration interval, Duration timeout,
@@ -138,12 +142,17 @@ public final class HeartbeatReporter implements AutoCloseable {
   /** Stops after any beat already asked for (a last DRAINING beat on shutdown still goes out). */
   @Override
   public void close() {
-    executor.execute(() -> {
-      closed = true;
-      if (channel != null) {
-        channel.shutdownNow();
-        channel = null;
-      }
-    });
+    try {
+      executor.execute(() -> {
+        closed = true;
+        if (channel != null) {
+          channel.shutdownNow();
+          channel = null;
+        }
+      });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      closed = true; // closed before
+    }
+    executor.shutdown();
   }
 }

@@ -129,6 +129,55 @@ class ControlPlaneIT extends FleetItSupport {
     assertThat(spread(webPort, 5)).containsExactly(Map.entry("a", 5));
   }
 
+  /**
+   * Issue #14's complete reload: moving routes.control_plane by SIGHUP moves the heartbeats too
+   * (they used to keep going to the old control plane), and a burst of signals coalesces.
+   */
+  @Test
+  void aSighupMovesRoutesAndHeartbeatsToTheNewControlPlaneAndABurstOfSignalsCoalesces() throws Exception {
+    Path dir = ItAgent.testDir("cp-reload");
+    HttpBackend a = closeLater(HttpBackend.start("a"));
+    ItControlPlane first = closeLater(ItControlPlane.inProcess(dir.resolve("first"), 500));
+    ItControlPlane second = closeLater(ItControlPlane.inProcess(dir.resolve("second"), 500));
+    ItAgent agent = closeLater(ItAgent.create(dir, "host-1"));
+    int webPort = dev.envoyagent.testkit.Ports.free();
+    first.routes(httpRoutes("1", "web", webPort, a.port()));
+    second.routes(httpRoutes("2", "web", webPort, a.port()));
+    first.start();
+    second.start();
+    agent.controlPlaneAddresses = List.of(first.address());
+    agent.start();
+    awaitApplied(agent, "1.", 60);
+    await().atMost(AgentHarness.scaled(10)).pollInterval(POLL)
+        .until(() -> first.host("host-1").path("last_heartbeat_age_ms").asLong(-1) >= 0);
+
+    agent.controlPlaneAddresses = List.of(second.address());
+    agent.writeConfig();
+    long t0 = System.nanoTime();
+    agent.signal("HUP");
+    awaitApplied(agent, "2.", 30);
+    await().atMost(AgentHarness.scaled(10)).pollInterval(POLL)
+        .until(() -> second.host("host-1").path("last_heartbeat_age_ms").asLong(-1) >= 0);
+    LOG.info("SIGHUP to a new control plane: routes and heartbeats there after {} ms", msSince(t0));
+    assertThat(agent.log()).contains("SIGHUP: reloaded").contains("restarted=\"heartbeats\"");
+    long reloadsBefore = agent.status().path("reloads").asLong();
+    assertThat(reloadsBefore).isEqualTo(1);
+
+    long burstStart = System.nanoTime();
+    Process burst = new ProcessBuilder("sh", "-c", "for i in $(seq 100); do kill -HUP " + agent.process().pid()
+        + "; done").inheritIO().start();
+    assertThat(burst.waitFor()).isZero();
+    long burstMs = msSince(burstStart);
+    Thread.sleep(2500);
+    long reloads = agent.status().path("reloads").asLong() - reloadsBefore;
+    LOG.info("100 SIGHUPs in {} ms gave {} reloads; last reload: {}", burstMs, reloads,
+        agent.status().path("lastReload").asText());
+    assertThat(burstMs).isLessThan(1000);
+    assertThat(reloads).isBetween(1L, 2L);
+    assertThat(agent.status().path("lastReload").asText()).startsWith("applied: ");
+    assertThat(agent.alive()).isTrue();
+  }
+
   @Test
   void processControlPlaneKilledAndRestartedIsReconnectedToAndConvergedOn() throws Exception {
     HttpBackend a = closeLater(HttpBackend.start("a"));
