@@ -33,7 +33,9 @@ import org.slf4j.LoggerFactory;
 final class AdminServer implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(AdminServer.class);
-  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  private static final ObjectMapper JSON =
+      new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
   /** Longer than this without a supervisor tick, and the agent's loops count as hung. */
   static final Duration STALLED_AFTER = Duration.ofSeconds(10);
 
@@ -45,8 +47,13 @@ final class AdminServer implements AutoCloseable {
   private final Runnable drain;
   private final LongSupplier clockMs;
 
-  AdminServer(AgentSettings settings, StatusBoard status, Supplier<Map<String, Object>> extras, Runnable drain,
-      LongSupplier clockMs) throws IOException {
+  AdminServer(
+      AgentSettings settings,
+      StatusBoard status,
+      Supplier<Map<String, Object>> extras,
+      Runnable drain,
+      LongSupplier clockMs)
+      throws IOException {
     this.status = status;
     this.metrics = status.metrics();
     this.configDir = settings.envoy().configDir();
@@ -55,11 +62,13 @@ final class AdminServer implements AutoCloseable {
     this.clockMs = clockMs;
     var listen = settings.adminListen();
     this.server = HttpServer.create(new InetSocketAddress(listen.host(), listen.port()), 16);
-    server.setExecutor(Executors.newSingleThreadExecutor(runnable -> {
-      Thread thread = new Thread(runnable, "agent-admin");
-      thread.setDaemon(true);
-      return thread;
-    }));
+    server.setExecutor(
+        Executors.newSingleThreadExecutor(
+            runnable -> {
+              Thread thread = new Thread(runnable, "agent-admin");
+              thread.setDaemon(true);
+              return thread;
+            }));
     server.createContext("/", this::handle);
   }
 
@@ -73,7 +82,8 @@ final class AdminServer implements AutoCloseable {
       String path = exchange.getRequestURI().getPath();
       String method = exchange.getRequestMethod();
       boolean post = path.equals("/drain");
-      if (!List.of("/metrics", "/healthz", "/ready", "/status", "/config", "/history", "/drain").contains(path)) {
+      if (!List.of("/metrics", "/healthz", "/ready", "/status", "/config", "/history", "/drain")
+          .contains(path)) {
         send(exchange, 404, "text/plain", "not found: " + path + "\n");
         return;
       }
@@ -83,12 +93,20 @@ final class AdminServer implements AutoCloseable {
         return;
       }
       switch (path) {
-        case "/metrics" -> send(exchange, 200, metrics.prometheusContentType(), metrics.prometheusText());
+        case "/metrics" ->
+            send(exchange, 200, metrics.prometheusContentType(), metrics.prometheusText());
         case "/healthz" -> healthz(exchange);
         case "/ready" -> ready(exchange);
-        case "/status" -> send(exchange, 200, "application/json", JSON.writeValueAsString(statusView()));
-        case "/config" -> send(exchange, 200, "application/json", JSON.writeValueAsString(appliedConfig()));
-        case "/history" -> send(exchange, 200, "application/json", JSON.writeValueAsString(status.snapshot().history()));
+        case "/status" ->
+            send(exchange, 200, "application/json", JSON.writeValueAsString(statusView()));
+        case "/config" ->
+            send(exchange, 200, "application/json", JSON.writeValueAsString(appliedConfig()));
+        case "/history" ->
+            send(
+                exchange,
+                200,
+                "application/json",
+                JSON.writeValueAsString(status.snapshot().history()));
         case "/drain" -> {
           drain.run();
           send(exchange, 200, "text/plain", "draining\n");
@@ -96,7 +114,8 @@ final class AdminServer implements AutoCloseable {
         default -> send(exchange, 404, "text/plain", "not found\n");
       }
     } catch (RuntimeException e) {
-      LOG.warn("agent admin request failed path={} reason={}", exchange.getRequestURI(), e.toString());
+      LOG.warn(
+          "agent admin request failed path={} reason={}", exchange.getRequestURI(), e.toString());
     }
   }
 
@@ -139,7 +158,8 @@ final class AdminServer implements AutoCloseable {
     view.put("uptime_s", (clockMs.getAsLong() - now.startedAtMs()) / 1000);
     view.put("ready", notReadyReason(now) == null);
     view.put("not_ready_reason", notReadyReason(now));
-    view.put("healthy_loops", clockMs.getAsLong() - status.lastTickAtMs() <= STALLED_AFTER.toMillis());
+    view.put(
+        "healthy_loops", clockMs.getAsLong() - status.lastTickAtMs() <= STALLED_AFTER.toMillis());
     view.put("status", now);
     view.putAll(extras.get());
     return view;
@@ -174,7 +194,8 @@ final class AdminServer implements AutoCloseable {
     }
   }
 
-  private static void send(HttpExchange exchange, int code, String type, String body) throws IOException {
+  private static void send(HttpExchange exchange, int code, String type, String body)
+      throws IOException {
     byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
     exchange.getResponseHeaders().set("Content-Type", type);
     exchange.sendResponseHeaders(code, bytes.length);

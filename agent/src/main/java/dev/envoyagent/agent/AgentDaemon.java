@@ -42,7 +42,10 @@ public final class AgentDaemon {
 
   private static final Logger LOG = LoggerFactory.getLogger(AgentDaemon.class);
 
-  enum Exit { STOP_ENVOY, LEAVE_ENVOY }
+  enum Exit {
+    STOP_ENVOY,
+    LEAVE_ENVOY
+  }
 
   private final Path configFile;
   private final CountDownLatch stop = new CountDownLatch(1);
@@ -56,29 +59,45 @@ public final class AgentDaemon {
   public int run() throws InvalidInputException, IOException, InterruptedException {
     AgentSettings configured = AgentConfigLoader.load(configFile);
     Logging.configure(configured.logFormat(), System.console() != null);
-    Optional<Ec2Metadata> ec2 = new Ec2Detector(ec2Options(), Clock.systemUTC())
-        .open(Ec2Mode.valueOf(configured.ec2().name()));
+    Optional<Ec2Metadata> ec2 =
+        new Ec2Detector(ec2Options(), Clock.systemUTC())
+            .open(Ec2Mode.valueOf(configured.ec2().name()));
     HostIdentity identity = new HostIdentity(ec2.map(Ec2Metadata::identity));
     AgentSettings settings = identity.applyTo(configured);
     Files.createDirectories(settings.stateDir());
     AgentMetrics metrics = new AgentMetrics();
-    StatusBoard status = new StatusBoard(settings.stateDir().resolve("status.json"), System::currentTimeMillis,
-        metrics);
+    StatusBoard status =
+        new StatusBoard(
+            settings.stateDir().resolve("status.json"), System::currentTimeMillis, metrics);
     metrics.gauge("state", "last_known_good_age_seconds", () -> lastKnownGoodAgeSeconds(settings));
     HostProcessControl processes = new HostProcessControl(settings.stateDir().resolve("run"));
-    Optional<String> unsupported = Supervisor.unsupportedEnvoy(processes, settings.envoy().binary());
+    Optional<String> unsupported =
+        Supervisor.unsupportedEnvoy(processes, settings.envoy().binary());
     if (unsupported.isPresent()) {
-      throw new InvalidInputException(configFile.toString(),
+      throw new InvalidInputException(
+          configFile.toString(),
           java.util.List.of(new dev.envoyagent.model.Problem("envoy.binary", unsupported.get())));
     }
     ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(named("supervisor"));
-    ScheduledExecutorService sourceLoop = Executors.newSingleThreadScheduledExecutor(named("routes-source"));
-    Supervisor supervisor = new Supervisor(settings, loop, processes,
-        port -> new HttpEnvoyAdmin(port, Duration.ofSeconds(2)), System::nanoTime, new SecureRandom(), status);
-    LOG.info("envoy-agent starting version={} config={} node={} routes={} envoy={} delivery={}",
-        AgentVersion.version(), configFile, settings.node().id(),
-        settings.routesFile().map(Object::toString).orElse("-") + settings.controlPlane()
-            .map(cp -> " control_plane=" + cp.addresses()).orElse(""), settings.envoy().binary(),
+    ScheduledExecutorService sourceLoop =
+        Executors.newSingleThreadScheduledExecutor(named("routes-source"));
+    Supervisor supervisor =
+        new Supervisor(
+            settings,
+            loop,
+            processes,
+            port -> new HttpEnvoyAdmin(port, Duration.ofSeconds(2)),
+            System::nanoTime,
+            new SecureRandom(),
+            status);
+    LOG.info(
+        "envoy-agent starting version={} config={} node={} routes={} envoy={} delivery={}",
+        AgentVersion.version(),
+        configFile,
+        settings.node().id(),
+        settings.routesFile().map(Object::toString).orElse("-")
+            + settings.controlPlane().map(cp -> " control_plane=" + cp.addresses()).orElse(""),
+        settings.envoy().binary(),
         settings.envoy().delivery().configName());
     supervisor.start();
 
@@ -89,35 +108,68 @@ public final class AgentDaemon {
     ClassDataSharing.Check cds = ClassDataSharing.current();
     metrics.gauge("jvm", "cds_archive_mapped", () -> cds.state().metric);
     if (cds.state() == ClassDataSharing.State.NOT_USED) {
-      LOG.warn("class data sharing archive not used (written for another JVM or jar), so starts are slower; "
-          + "write it again: envoy-agent cds-archive --out {}", cds.archive());
+      LOG.warn(
+          "class data sharing archive not used (written for another JVM or jar), so starts are slower; "
+              + "write it again: envoy-agent cds-archive --out {}",
+          cds.archive());
     }
     metrics.startJmx();
-    settings.statsd().ifPresent(target -> new StatsdReporter(metrics.registry(),
-        new InetSocketAddress(target.host(), target.port())).start(settings.statsdIntervalMs(), TimeUnit.MILLISECONDS));
+    settings
+        .statsd()
+        .ifPresent(
+            target ->
+                new StatsdReporter(
+                        metrics.registry(), new InetSocketAddress(target.host(), target.port()))
+                    .start(settings.statsdIntervalMs(), TimeUnit.MILLISECONDS));
     ScheduledExecutorService reportLoop = Executors.newScheduledThreadPool(2, named("reporting"));
-    Reporting reporting = new Reporting(settings, status, new HttpEnvoyAdmin(settings.envoy().adminPort(),
-        Duration.ofSeconds(2)), reportLoop, identity.instance());
+    Reporting reporting =
+        new Reporting(
+            settings,
+            status,
+            new HttpEnvoyAdmin(settings.envoy().adminPort(), Duration.ofSeconds(2)),
+            reportLoop,
+            identity.instance());
     reporting.start();
-    Optional<TerminationWatcher> termination = ec2.map(metadata -> new TerminationWatcher(
-        new CountedEc2Metadata(metadata, metrics),
-        TerminationWatcher.Settings.defaults(), Clock.systemUTC(), new SecureRandom()::nextDouble,
-        notice -> reportLoop.execute(() -> reporting.drain("EC2 " + notice.kind() + " notice, deadline "
-            + notice.deadline()))));
+    Optional<TerminationWatcher> termination =
+        ec2.map(
+            metadata ->
+                new TerminationWatcher(
+                    new CountedEc2Metadata(metadata, metrics),
+                    TerminationWatcher.Settings.defaults(),
+                    Clock.systemUTC(),
+                    new SecureRandom()::nextDouble,
+                    notice ->
+                        reportLoop.execute(
+                            () ->
+                                reporting.drain(
+                                    "EC2 "
+                                        + notice.kind()
+                                        + " notice, deadline "
+                                        + notice.deadline()))));
     termination.ifPresent(TerminationWatcher::start);
-    AdminServer admin = new AdminServer(settings, status, reporting::extras,
-        () -> reportLoop.execute(() -> reporting.drain("asked through POST /drain")), System::currentTimeMillis);
+    AdminServer admin =
+        new AdminServer(
+            settings,
+            status,
+            reporting::extras,
+            () -> reportLoop.execute(() -> reporting.drain("asked through POST /drain")),
+            System::currentTimeMillis);
     admin.start();
     SystemdNotifier systemd = SystemdNotifier.fromEnvironment(System.getenv());
     if (systemd.enabled()) {
       tellSystemd(systemd, status, reportLoop);
     }
 
-    ConfigReload reloads = new ConfigReload(sourceLoop, () -> {
-      systemd.notify("RELOADING=1\nMONOTONIC_USEC=" + System.nanoTime() / 1000);
-      reload(settings, supervisor, status, feed, reporting, identity);
-      systemd.notify("READY=1\nSTATUS=reloaded " + configFile);
-    }, System::nanoTime, ConfigReload.MIN_GAP);
+    ConfigReload reloads =
+        new ConfigReload(
+            sourceLoop,
+            () -> {
+              systemd.notify("RELOADING=1\nMONOTONIC_USEC=" + System.nanoTime() / 1000);
+              reload(settings, supervisor, status, feed, reporting, identity);
+              systemd.notify("READY=1\nSTATUS=reloaded " + configFile);
+            },
+            System::nanoTime,
+            ConfigReload.MIN_GAP);
     Signals.handle("HUP", reloads::request);
     Signals.handle("USR1", () -> supervisor.signalEnvoy("USR1"));
     Signals.handle("TERM", () -> requestStop(Exit.STOP_ENVOY, "SIGTERM"));
@@ -125,7 +177,9 @@ public final class AgentDaemon {
     Signals.handle("USR2", () -> requestStop(Exit.LEAVE_ENVOY, "SIGUSR2"));
 
     stop.await();
-    systemd.notify("STOPPING=1\nSTATUS=" + (exit.get() == Exit.STOP_ENVOY ? "draining Envoy" : "leaving Envoy running"));
+    systemd.notify(
+        "STOPPING=1\nSTATUS="
+            + (exit.get() == Exit.STOP_ENVOY ? "draining Envoy" : "leaving Envoy running"));
     admin.close();
     termination.ifPresent(TerminationWatcher::close);
     if (exit.get() == Exit.STOP_ENVOY) {
@@ -149,7 +203,10 @@ public final class AgentDaemon {
   }
 
   private void requestStop(Exit how, String signal) {
-    LOG.info("received {}: {}", signal, how == Exit.STOP_ENVOY ? "draining and stopping Envoy" : "exiting, Envoy stays");
+    LOG.info(
+        "received {}: {}",
+        signal,
+        how == Exit.STOP_ENVOY ? "draining and stopping Envoy" : "exiting, Envoy stays");
     exit.compareAndSet(Exit.STOP_ENVOY, how);
     stop.countDown();
   }
@@ -159,8 +216,13 @@ public final class AgentDaemon {
    * supervisor, the route sources, heartbeats and local checks); what needs an agent restart is
    * logged as such. {@code started} is what the agent started with.
    */
-  private void reload(AgentSettings started, Supervisor supervisor, StatusBoard status, RouteFeed feed,
-      Reporting reporting, HostIdentity identity) {
+  private void reload(
+      AgentSettings started,
+      Supervisor supervisor,
+      StatusBoard status,
+      RouteFeed feed,
+      Reporting reporting,
+      HostIdentity identity) {
     try {
       AgentSettings next = identity.applyTo(AgentConfigLoader.load(configFile));
       supervisor.updateSettings(next);
@@ -168,12 +230,17 @@ public final class AgentDaemon {
       String restarted = reporting.reload(next);
       List<String> needRestart = RestartOnly.changed(started, next);
       if (!needRestart.isEmpty()) {
-        LOG.warn("SIGHUP: {} changed; that takes effect when the agent restarts (systemctl restart envoy-agent)",
+        LOG.warn(
+            "SIGHUP: {} changed; that takes effect when the agent restarts (systemctl restart envoy-agent)",
             String.join(", ", needRestart));
       }
       LOG.info("SIGHUP: reloaded config={} restarted=\"{}\"", configFile, restarted);
-      status.reloaded(true, restarted + (needRestart.isEmpty() ? "" : "; needs an agent restart: "
-          + String.join(", ", needRestart)));
+      status.reloaded(
+          true,
+          restarted
+              + (needRestart.isEmpty()
+                  ? ""
+                  : "; needs an agent restart: " + String.join(", ", needRestart)));
     } catch (InvalidInputException e) {
       LOG.warn("SIGHUP: config refused, keeping the running one problems={}", e.problems().size());
       e.problems().forEach(p -> LOG.warn("SIGHUP: config refused problem=\"{}\"", p));
@@ -194,7 +261,8 @@ public final class AgentDaemon {
       if (!before.adminListen().equals(after.adminListen())) {
         changed.add("admin.listen");
       }
-      if (!before.statsd().equals(after.statsd()) || before.statsdIntervalMs() != after.statsdIntervalMs()) {
+      if (!before.statsd().equals(after.statsd())
+          || before.statsdIntervalMs() != after.statsdIntervalMs()) {
         changed.add("metrics.statsd");
       }
       if (!before.stateDir().equals(after.stateDir())) {
@@ -215,40 +283,54 @@ public final class AgentDaemon {
    * service), STATUS= lines as things change, and WATCHDOG=1 only while the supervisor loop ticks:
    * a hung agent stops pinging and systemd restarts it (Envoy, detached, keeps serving).
    */
-  private static void tellSystemd(SystemdNotifier systemd, StatusBoard status, ScheduledExecutorService executor) {
+  private static void tellSystemd(
+      SystemdNotifier systemd, StatusBoard status, ScheduledExecutorService executor) {
     long watchdogUsec = parseLong(System.getenv("WATCHDOG_USEC"));
-    java.util.concurrent.atomic.AtomicBoolean ready = new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.concurrent.atomic.AtomicBoolean ready =
+        new java.util.concurrent.atomic.AtomicBoolean();
     AtomicReference<String> lastStatus = new AtomicReference<>("");
     // At most 1 s apart even with a long watchdog: this task also sends READY=1 and STATUS=.
     long periodMs = watchdogUsec > 0 ? Math.max(100, Math.min(1000, watchdogUsec / 2000)) : 1000;
-    executor.scheduleWithFixedDelay(() -> {
-      try {
-        AgentStatus now = status.snapshot();
-        String line = "STATUS=" + now.phase() + ", routes " + (now.appliedVersion().isEmpty() ? "-" : now.appliedVersion())
-            + ", epochs " + now.epochs().stream().map(e -> Integer.toString(e.epoch())).toList()
-            + (now.lastError().isEmpty() ? "" : ", last error: " + now.lastError());
-        StringBuilder message = new StringBuilder();
-        if (!ready.get() && AdminServer.notReadyReason(now) == null) {
-          ready.set(true);
-          message.append("READY=1\n");
-          LOG.info("told systemd: ready version={}", now.appliedVersion());
-        }
-        if (!line.equals(lastStatus.get())) {
-          lastStatus.set(line);
-          message.append(line).append('\n');
-        }
-        boolean loopsAlive = System.currentTimeMillis() - status.lastTickAtMs() <= AdminServer.STALLED_AFTER.toMillis();
-        if (watchdogUsec > 0 && loopsAlive) {
-          message.append("WATCHDOG=1\n");
-        }
-        if (message.length() > 0) {
-          systemd.notify(message.toString());
-        }
-      } catch (RuntimeException e) {
-        // An exception would cancel this task for good, and then the watchdog kills a healthy agent.
-        LOG.warn("systemd notification failed reason={}", e.toString());
-      }
-    }, 0, periodMs, TimeUnit.MILLISECONDS);
+    executor.scheduleWithFixedDelay(
+        () -> {
+          try {
+            AgentStatus now = status.snapshot();
+            String line =
+                "STATUS="
+                    + now.phase()
+                    + ", routes "
+                    + (now.appliedVersion().isEmpty() ? "-" : now.appliedVersion())
+                    + ", epochs "
+                    + now.epochs().stream().map(e -> Integer.toString(e.epoch())).toList()
+                    + (now.lastError().isEmpty() ? "" : ", last error: " + now.lastError());
+            StringBuilder message = new StringBuilder();
+            if (!ready.get() && AdminServer.notReadyReason(now) == null) {
+              ready.set(true);
+              message.append("READY=1\n");
+              LOG.info("told systemd: ready version={}", now.appliedVersion());
+            }
+            if (!line.equals(lastStatus.get())) {
+              lastStatus.set(line);
+              message.append(line).append('\n');
+            }
+            boolean loopsAlive =
+                System.currentTimeMillis() - status.lastTickAtMs()
+                    <= AdminServer.STALLED_AFTER.toMillis();
+            if (watchdogUsec > 0 && loopsAlive) {
+              message.append("WATCHDOG=1\n");
+            }
+            if (message.length() > 0) {
+              systemd.notify(message.toString());
+            }
+          } catch (RuntimeException e) {
+            // An exception would cancel this task for good, and then the watchdog kills a healthy
+            // agent.
+            LOG.warn("systemd notification failed reason={}", e.toString());
+          }
+        },
+        0,
+        periodMs,
+        TimeUnit.MILLISECONDS);
   }
 
   private static long parseLong(String value) {
@@ -259,17 +341,24 @@ public final class AgentDaemon {
     }
   }
 
-  /** IMDS at its standard address, or where AWS_EC2_METADATA_SERVICE_ENDPOINT (the SDK's variable) says. */
+  /**
+   * IMDS at its standard address, or where AWS_EC2_METADATA_SERVICE_ENDPOINT (the SDK's variable)
+   * says.
+   */
   private static Ec2MetadataOptions ec2Options() {
     String endpoint = System.getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
     Ec2MetadataOptions options = Ec2MetadataOptions.defaults();
-    return endpoint == null || endpoint.isBlank() ? options : options.withEndpoint(java.net.URI.create(endpoint.trim()));
+    return endpoint == null || endpoint.isBlank()
+        ? options
+        : options.withEndpoint(java.net.URI.create(endpoint.trim()));
   }
 
   /** Seconds since the last applied snapshot was recorded; -1 when there is none. */
   private static long lastKnownGoodAgeSeconds(AgentSettings settings) {
     try {
-      var entries = new dev.envoyagent.apply.VersionHistory(settings.historyDir(), settings.historyKeep()).entries();
+      var entries =
+          new dev.envoyagent.apply.VersionHistory(settings.historyDir(), settings.historyKeep())
+              .entries();
       if (entries.isEmpty()) {
         return -1;
       }

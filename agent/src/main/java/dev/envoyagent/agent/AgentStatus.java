@@ -29,7 +29,12 @@ public record AgentStatus(
     String lastReload) {
 
   /** One applied version: when, whether Envoy restarted for it, and which services changed. */
-  public record Applied(String version, long atMs, boolean restarted, List<String> added, List<String> removed,
+  public record Applied(
+      String version,
+      long atMs,
+      boolean restarted,
+      List<String> added,
+      List<String> removed,
       List<String> changed) {}
 
   /** One Envoy restart and why. */

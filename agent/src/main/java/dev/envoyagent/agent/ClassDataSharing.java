@@ -37,8 +37,11 @@ final class ClassDataSharing {
 
   /** From the JVM's arguments and the text of its /proc/self/maps. */
   static Check of(List<String> jvmArguments, String memoryMaps) {
-    Optional<String> archive = jvmArguments.stream().filter(a -> a.startsWith(ARCHIVE_FLAG))
-        .map(a -> a.substring(ARCHIVE_FLAG.length())).reduce((first, last) -> last);
+    Optional<String> archive =
+        jvmArguments.stream()
+            .filter(a -> a.startsWith(ARCHIVE_FLAG))
+            .map(a -> a.substring(ARCHIVE_FLAG.length()))
+            .reduce((first, last) -> last);
     if (archive.isEmpty()) {
       return new Check(State.OFF, "");
     }

@@ -6,9 +6,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 
 /**
- * Runs reloads asked for by SIGHUP: at once for the first signal, then at most one per
- * {@code minGap}; signals that arrive meanwhile coalesce into one more reload, which reads the
- * config as it is by then. So a burst of 100 signals in a second gives two reloads, not 100.
+ * Runs reloads asked for by SIGHUP: at once for the first signal, then at most one per {@code
+ * minGap}; signals that arrive meanwhile coalesce into one more reload, which reads the config as
+ * it is by then. So a burst of 100 signals in a second gives two reloads, not 100.
  */
 final class ConfigReload {
 
@@ -22,7 +22,8 @@ final class ConfigReload {
   private long lastStartNanos;
   private boolean ranBefore;
 
-  ConfigReload(ScheduledExecutorService executor, Runnable reload, LongSupplier nanoTime, Duration minGap) {
+  ConfigReload(
+      ScheduledExecutorService executor, Runnable reload, LongSupplier nanoTime, Duration minGap) {
     this.executor = executor;
     this.reload = reload;
     this.nanoTime = nanoTime;
@@ -35,7 +36,8 @@ final class ConfigReload {
       return; // the queued reload will read the config as it is then
     }
     queued = true;
-    long waitNanos = ranBefore ? Math.max(0, lastStartNanos + minGap.toNanos() - nanoTime.getAsLong()) : 0;
+    long waitNanos =
+        ranBefore ? Math.max(0, lastStartNanos + minGap.toNanos() - nanoTime.getAsLong()) : 0;
     executor.schedule(this::run, waitNanos, TimeUnit.NANOSECONDS);
   }
 

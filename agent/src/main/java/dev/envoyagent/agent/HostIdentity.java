@@ -23,10 +23,14 @@ record HostIdentity(Optional<InstanceIdentity> instance) {
       // Off EC2 (a laptop, CI) the host name is the best stable name there is.
       id = instance.map(InstanceIdentity::instanceId).orElseGet(HostIdentity::hostName);
     }
-    String zone = configured.zone().isEmpty()
-        ? instance.map(InstanceIdentity::availabilityZone).orElse("") : configured.zone();
-    String address = configured.address().isEmpty()
-        ? instance.map(InstanceIdentity::privateIpv4).orElse("") : configured.address();
+    String zone =
+        configured.zone().isEmpty()
+            ? instance.map(InstanceIdentity::availabilityZone).orElse("")
+            : configured.zone();
+    String address =
+        configured.address().isEmpty()
+            ? instance.map(InstanceIdentity::privateIpv4).orElse("")
+            : configured.address();
     return settings.withNode(new NodeSettings(id, configured.cluster(), zone, address));
   }
 

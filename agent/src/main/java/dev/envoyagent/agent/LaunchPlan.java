@@ -26,11 +26,15 @@ import java.util.TreeMap;
  * Everything needed to put one snapshot into Envoy: the files for the live config directory, the
  * version Envoy reports for each watched file once it runs them, and the digest of what Envoy reads
  * only at start (bootstrap, flags, binary): when it differs from the running epoch's, a restart is
- * needed; otherwise writing the watched files is enough. The same config for a candidate
- * directory, which only a restart validates, is rendered on demand.
+ * needed; otherwise writing the watched files is enough. The same config for a candidate directory,
+ * which only a restart validates, is rendered on demand.
  */
-record LaunchPlan(RouteSnapshot snapshot, RenderSettings renderSettings, RenderedFiles files,
-    SortedMap<String, String> expectedVersions, String launchDigest) {
+record LaunchPlan(
+    RouteSnapshot snapshot,
+    RenderSettings renderSettings,
+    RenderedFiles files,
+    SortedMap<String, String> expectedVersions,
+    String launchDigest) {
 
   static final String CANDIDATE_DIR = "candidate";
   static final String APPLIED_RECORD = "applied-config.properties";
@@ -39,35 +43,51 @@ record LaunchPlan(RouteSnapshot snapshot, RenderSettings renderSettings, Rendere
     expectedVersions = Collections.unmodifiableSortedMap(new TreeMap<>(expectedVersions));
   }
 
-  static LaunchPlan of(RouteSnapshot snapshot, AgentSettings settings) throws InvalidInputException {
+  static LaunchPlan of(RouteSnapshot snapshot, AgentSettings settings)
+      throws InvalidInputException {
     RenderSettings live = RenderSettings.from(settings);
     RenderedConfig config = EnvoyConfigRenderer.render(snapshot, live);
     RenderedFiles files = config.toFiles();
     SortedMap<String, String> versions = new TreeMap<>();
-    config.watchedFiles().forEach((file, response) -> versions.put(file, response.getVersionInfo()));
-    return new LaunchPlan(snapshot, live, files, versions, launchDigest(files, command(settings, 0)));
+    config
+        .watchedFiles()
+        .forEach((file, response) -> versions.put(file, response.getVersionInfo()));
+    return new LaunchPlan(
+        snapshot, live, files, versions, launchDigest(files, command(settings, 0)));
   }
 
   /**
-   * The plan for {@code snapshot} from the files the config directory still holds, when
-   * {@code record} shows they are its rendering with these settings by this agent version and the
-   * files are unchanged since; empty otherwise. Rendering is pure, so this plan equals
-   * {@link #of}'s, without its cost.
+   * The plan for {@code snapshot} from the files the config directory still holds, when {@code
+   * record} shows they are its rendering with these settings by this agent version and the files
+   * are unchanged since; empty otherwise. Rendering is pure, so this plan equals {@link #of}'s,
+   * without its cost.
    */
-  static Optional<LaunchPlan> fromAppliedFiles(RouteSnapshot snapshot, AgentSettings settings, AppliedConfig record)
-      throws IOException {
+  static Optional<LaunchPlan> fromAppliedFiles(
+      RouteSnapshot snapshot, AgentSettings settings, AppliedConfig record) throws IOException {
     RenderSettings live = RenderSettings.from(settings);
     if (!record.describes(snapshot, renderInputs(live))) {
       return Optional.empty();
     }
-    return record.readFiles(settings.envoy().configDir()).map(files ->
-        new LaunchPlan(snapshot, live, files, record.watchedVersions(), launchDigest(files, command(settings, 0))));
+    return record
+        .readFiles(settings.envoy().configDir())
+        .map(
+            files ->
+                new LaunchPlan(
+                    snapshot,
+                    live,
+                    files,
+                    record.watchedVersions(),
+                    launchDigest(files, command(settings, 0))));
   }
 
   /** What {@link #fromAppliedFiles} needs to find this plan's files again. */
   AppliedConfig appliedRecord() {
-    return new AppliedConfig(snapshot.getVersion(), AppliedConfig.snapshotSha256(snapshot),
-        renderInputs(renderSettings), files.digest(), expectedVersions);
+    return new AppliedConfig(
+        snapshot.getVersion(),
+        AppliedConfig.snapshotSha256(snapshot),
+        renderInputs(renderSettings),
+        files.digest(),
+        expectedVersions);
   }
 
   /** Rendering's inputs besides the snapshot: the settings, and the agent that renders. */
@@ -83,15 +103,17 @@ record LaunchPlan(RouteSnapshot snapshot, RenderSettings renderSettings, Rendere
    * This snapshot rendered for Envoy to validate before a restart, in {@code dir}: shaped for
    * restart delivery (every listener, cluster and route in {@code static_resources}) whatever the
    * delivery, because Envoy's {@code --mode validate} builds only the bootstrap and its static
-   * resources and reads no xDS file. Rendered only then: most updates just write watched files,
-   * and the last known good starts without it.
+   * resources and reads no xDS file. Rendered only then: most updates just write watched files, and
+   * the last known good starts without it.
    */
   RenderedFiles candidate(Path dir) {
     try {
-      return EnvoyConfigRenderer.render(snapshot, renderSettings.withDelivery(Delivery.RESTART).withConfigDir(dir))
+      return EnvoyConfigRenderer.render(
+              snapshot, renderSettings.withDelivery(Delivery.RESTART).withConfigDir(dir))
           .toFiles();
     } catch (InvalidInputException e) {
-      throw new IllegalStateException("snapshot " + snapshot.getVersion() + " rendered once but not for " + dir, e);
+      throw new IllegalStateException(
+          "snapshot " + snapshot.getVersion() + " rendered once but not for " + dir, e);
     }
   }
 
@@ -101,8 +123,16 @@ record LaunchPlan(RouteSnapshot snapshot, RenderSettings renderSettings, Rendere
 
   static EnvoyCommand command(AgentSettings settings, int epoch) {
     var envoy = settings.envoy();
-    return new EnvoyCommand(envoy.binary(), envoy.configDir().resolve(RenderedConfig.BOOTSTRAP_FILE), epoch,
-        envoy.baseId(), envoy.drainTimeS(), envoy.parentShutdownTimeS(), envoy.concurrency(), "", "");
+    return new EnvoyCommand(
+        envoy.binary(),
+        envoy.configDir().resolve(RenderedConfig.BOOTSTRAP_FILE),
+        epoch,
+        envoy.baseId(),
+        envoy.drainTimeS(),
+        envoy.parentShutdownTimeS(),
+        envoy.concurrency(),
+        "",
+        "");
   }
 
   /** What Envoy reads only at start, for these files run by this command (and binary file). */

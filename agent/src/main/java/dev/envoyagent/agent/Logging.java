@@ -13,15 +13,16 @@ import org.slf4j.LoggerFactory;
 
 /**
  * How {@code envoy-agent run} logs: on a terminal, a timestamped line with the level in colour;
- * otherwise (systemd/journald, which stamps lines itself) a plain line; with
- * {@code logging.format: json}, one JSON object per line. Always one line per event, on stderr.
+ * otherwise (systemd/journald, which stamps lines itself) a plain line; with {@code logging.format:
+ * json}, one JSON object per line. Always one line per event, on stderr.
  */
 final class Logging {
 
   private Logging() {}
 
   /** Every command's logging until {@code run} configures its own: timestamped lines on stderr. */
-  static final String DEFAULT_PATTERN = "%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level %logger{0} %msg%n";
+  static final String DEFAULT_PATTERN =
+      "%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level %logger{0} %msg%n";
 
   static void configure(LogFormat format, boolean terminal) {
     if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext context)) {
@@ -39,9 +40,11 @@ final class Logging {
       json.setWithMessage(false);
       encoder = json;
     } else {
-      encoder = pattern(terminal
-          ? "%d{HH:mm:ss.SSS} %highlight(%-5level) %logger{0} %msg%n"
-          : "%-5level %logger{0} %msg%n");
+      encoder =
+          pattern(
+              terminal
+                  ? "%d{HH:mm:ss.SSS} %highlight(%-5level) %logger{0} %msg%n"
+                  : "%-5level %logger{0} %msg%n");
     }
     install(context, encoder);
   }

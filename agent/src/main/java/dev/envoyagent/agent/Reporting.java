@@ -26,9 +26,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Tells the control plane how this host is: the local service checks, and the heartbeats that
- * carry them with the agent's and Envoy's state. A host asked to drain says DRAINING from then on,
- * so the control plane deregisters its services.
+ * Tells the control plane how this host is: the local service checks, and the heartbeats that carry
+ * them with the agent's and Envoy's state. A host asked to drain says DRAINING from then on, so the
+ * control plane deregisters its services.
  */
 final class Reporting implements AutoCloseable {
 
@@ -45,7 +45,11 @@ final class Reporting implements AutoCloseable {
   private boolean started;
   private final Optional<dev.envoyagent.api.v1.InstanceIdentity> instance;
 
-  Reporting(AgentSettings settings, StatusBoard status, EnvoyAdmin admin, ScheduledExecutorService executor,
+  Reporting(
+      AgentSettings settings,
+      StatusBoard status,
+      EnvoyAdmin admin,
+      ScheduledExecutorService executor,
       Optional<InstanceIdentity> identity) {
     this.settings = settings;
     this.instance = identity.map(Reporting::toProto);
@@ -56,7 +60,8 @@ final class Reporting implements AutoCloseable {
     this.heartbeats = heartbeatsFor(settings);
     var metrics = status.metrics();
     metrics.gauge("heartbeat", "sent", () -> this.heartbeats == null ? 0 : this.heartbeats.sent());
-    metrics.gauge("heartbeat", "failures", () -> this.heartbeats == null ? 0 : this.heartbeats.failed());
+    metrics.gauge(
+        "heartbeat", "failures", () -> this.heartbeats == null ? 0 : this.heartbeats.failed());
     registerCheckGauges(settings);
     metrics.gauge("host", "draining", () -> draining.get() ? 1 : 0);
   }
@@ -66,25 +71,49 @@ final class Reporting implements AutoCloseable {
    * scheduled one, and a slow control plane never delays the local checks.
    */
   private HeartbeatReporter heartbeatsFor(AgentSettings next) {
-    return next.controlPlane().map(cp -> {
-      var thread = new java.util.concurrent.ScheduledThreadPoolExecutor(1, runnable -> {
-        Thread t = new Thread(runnable, "heartbeat");
-        t.setDaemon(true);
-        return t;
-      });
-      thread.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
-      return new HeartbeatReporter(cp.addresses(),
-          new ChannelFactory(cp.tls(), Duration.ofMillis(cp.connectTimeoutMs())),
-          Duration.ofMillis(next.heartbeat().intervalMs()), Duration.ofMillis(next.heartbeat().timeoutMs()),
-          this::heartbeat, this::answered, thread, new SecureRandom(),
-          ms -> status.metrics().timer("heartbeat", "latency").update(ms, java.util.concurrent.TimeUnit.MILLISECONDS));
-    }).orElse(null);
+    return next.controlPlane()
+        .map(
+            cp -> {
+              var thread =
+                  new java.util.concurrent.ScheduledThreadPoolExecutor(
+                      1,
+                      runnable -> {
+                        Thread t = new Thread(runnable, "heartbeat");
+                        t.setDaemon(true);
+                        return t;
+                      });
+              thread.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+              return new HeartbeatReporter(
+                  cp.addresses(),
+                  new ChannelFactory(cp.tls(), Duration.ofMillis(cp.connectTimeoutMs())),
+                  Duration.ofMillis(next.heartbeat().intervalMs()),
+                  Duration.ofMillis(next.heartbeat().timeoutMs()),
+                  this::heartbeat,
+                  this::answered,
+                  thread,
+                  new SecureRandom(),
+                  ms ->
+                      status
+                          .metrics()
+                          .timer("heartbeat", "latency")
+                          .update(ms, java.util.concurrent.TimeUnit.MILLISECONDS));
+            })
+        .orElse(null);
   }
 
   private void registerCheckGauges(AgentSettings next) {
     for (var service : next.localServices()) {
-      status.metrics().gauge("local_check", service.name() + ".healthy", () -> checks.statuses().stream()
-          .filter(s -> s.getName().equals(service.name())).anyMatch(s -> s.getHealthy()) ? 1 : 0);
+      status
+          .metrics()
+          .gauge(
+              "local_check",
+              service.name() + ".healthy",
+              () ->
+                  checks.statuses().stream()
+                          .filter(s -> s.getName().equals(service.name()))
+                          .anyMatch(s -> s.getHealthy())
+                      ? 1
+                      : 0);
     }
   }
 
@@ -96,8 +125,10 @@ final class Reporting implements AutoCloseable {
   synchronized String reload(AgentSettings next) {
     AgentSettings before = settings;
     boolean checksChanged = !next.localServices().equals(before.localServices());
-    boolean heartbeatsChanged = !next.controlPlane().equals(before.controlPlane())
-        || !next.heartbeat().equals(before.heartbeat()) || !next.node().equals(before.node());
+    boolean heartbeatsChanged =
+        !next.controlPlane().equals(before.controlPlane())
+            || !next.heartbeat().equals(before.heartbeat())
+            || !next.node().equals(before.node());
     settings = next;
     List<String> restarted = new ArrayList<>();
     if (checksChanged) {
@@ -130,18 +161,68 @@ final class Reporting implements AutoCloseable {
     AgentSettings settings = this.settings;
     HeartbeatReporter beats = heartbeats;
     var node = settings.node();
-    extras.put("node", Map.of("id", node.id(), "cluster", node.cluster(), "zone", node.zone(), "address", node.address()));
+    extras.put(
+        "node",
+        Map.of(
+            "id",
+            node.id(),
+            "cluster",
+            node.cluster(),
+            "zone",
+            node.zone(),
+            "address",
+            node.address()));
     extras.put("draining", draining.get());
-    extras.put("instance", instance.map(i -> (Object) Map.of("instance_id", i.getInstanceId(),
-        "availability_zone", i.getAvailabilityZone(), "private_ipv4", i.getPrivateIpv4(),
-        "instance_type", i.getInstanceType(), "tags", i.getTagsMap())).orElse("not on EC2"));
-    extras.put("local_services", checks.statuses().stream().map(s -> Map.of("name", s.getName(), "port", s.getPort(),
-        "healthy", s.getHealthy(), "detail", s.getDetail())).toList());
-    extras.put("control_plane", settings.controlPlane().map(cp -> (Object) Map.of(
-        "addresses", cp.addresses().stream().map(Object::toString).toList(),
-        "tls", cp.tls().isPresent(),
-        "heartbeats_sent", beats == null ? 0 : beats.sent(),
-        "heartbeats_failed", beats == null ? 0 : beats.failed())).orElse("none"));
+    extras.put(
+        "instance",
+        instance
+            .map(
+                i ->
+                    (Object)
+                        Map.of(
+                            "instance_id",
+                            i.getInstanceId(),
+                            "availability_zone",
+                            i.getAvailabilityZone(),
+                            "private_ipv4",
+                            i.getPrivateIpv4(),
+                            "instance_type",
+                            i.getInstanceType(),
+                            "tags",
+                            i.getTagsMap()))
+            .orElse("not on EC2"));
+    extras.put(
+        "local_services",
+        checks.statuses().stream()
+            .map(
+                s ->
+                    Map.of(
+                        "name",
+                        s.getName(),
+                        "port",
+                        s.getPort(),
+                        "healthy",
+                        s.getHealthy(),
+                        "detail",
+                        s.getDetail()))
+            .toList());
+    extras.put(
+        "control_plane",
+        settings
+            .controlPlane()
+            .map(
+                cp ->
+                    (Object)
+                        Map.of(
+                            "addresses",
+                            cp.addresses().stream().map(Object::toString).toList(),
+                            "tls",
+                            cp.tls().isPresent(),
+                            "heartbeats_sent",
+                            beats == null ? 0 : beats.sent(),
+                            "heartbeats_failed",
+                            beats == null ? 0 : beats.failed()))
+            .orElse("none"));
     return extras;
   }
 
@@ -213,18 +294,26 @@ final class Reporting implements AutoCloseable {
   HeartbeatRequest heartbeat() {
     AgentStatus now = status.snapshot();
     var node = settings.node();
-    HeartbeatRequest.Builder beat = HeartbeatRequest.newBuilder()
-        .setNode(Node.newBuilder().setId(node.id()).setCluster(node.cluster()).setZone(node.zone())
-            .setAddress(node.address()))
-        .setAgentVersion(AgentVersion.version())
-        .setAppliedVersion(now.appliedVersion())
-        .setLastError(now.lastError())
-        .addAllLocalServices(checks.statuses());
+    HeartbeatRequest.Builder beat =
+        HeartbeatRequest.newBuilder()
+            .setNode(
+                Node.newBuilder()
+                    .setId(node.id())
+                    .setCluster(node.cluster())
+                    .setZone(node.zone())
+                    .setAddress(node.address()))
+            .setAgentVersion(AgentVersion.version())
+            .setAppliedVersion(now.appliedVersion())
+            .setLastError(now.lastError())
+            .addAllLocalServices(checks.statuses());
     instance.ifPresent(beat::setIdentity);
     long nowMs = System.currentTimeMillis();
     for (EnvoyProcess process : now.epochs()) {
-      beat.addEpochs(EnvoyEpoch.newBuilder().setEpoch(process.epoch()).setPid((int) process.pid())
-          .setUptimeS(Math.max(0, (nowMs - process.launchedAtMs()) / 1000)));
+      beat.addEpochs(
+          EnvoyEpoch.newBuilder()
+              .setEpoch(process.epoch())
+              .setPid((int) process.pid())
+              .setUptimeS(Math.max(0, (nowMs - process.launchedAtMs()) / 1000)));
     }
     String envoyState = "";
     if (!now.epochs().isEmpty()) {
@@ -232,19 +321,25 @@ final class Reporting implements AutoCloseable {
         EnvoyAdmin.ServerInfo info = admin.serverInfo();
         envoyState = info.state();
         beat.setEnvoyVersion(info.version()).setEnvoyState(envoyState);
-        for (Map.Entry<String, EnvoyAdmin.UpstreamCount> upstream : admin.upstreamHealth().entrySet()) {
-          beat.addUpstreams(UpstreamHealth.newBuilder().setService(upstream.getKey())
-              .setHealthy(upstream.getValue().healthy()).setTotal(upstream.getValue().total()));
+        for (Map.Entry<String, EnvoyAdmin.UpstreamCount> upstream :
+            admin.upstreamHealth().entrySet()) {
+          beat.addUpstreams(
+              UpstreamHealth.newBuilder()
+                  .setService(upstream.getKey())
+                  .setHealthy(upstream.getValue().healthy())
+                  .setTotal(upstream.getValue().total()));
         }
       } catch (IOException e) {
         envoyState = "UNREACHABLE";
         beat.setEnvoyState(envoyState);
       }
     }
-    beat.setState(draining.get() ? HostState.DRAINING
-        : now.epochs().isEmpty() ? HostState.DOWN
-        : "LIVE".equals(envoyState) ? HostState.SERVING
-        : HostState.STARTING);
+    beat.setState(
+        draining.get()
+            ? HostState.DRAINING
+            : now.epochs().isEmpty()
+                ? HostState.DOWN
+                : "LIVE".equals(envoyState) ? HostState.SERVING : HostState.STARTING);
     return beat.build();
   }
 

@@ -52,7 +52,11 @@ final class RouteFeed implements StatusBoard.Listener {
   private RouteResponse fromControlPlane;
   private String pendingVersion = "";
 
-  RouteFeed(AgentSettings settings, ScheduledExecutorService feed, Supervisor supervisor, StatusBoard status) {
+  RouteFeed(
+      AgentSettings settings,
+      ScheduledExecutorService feed,
+      Supervisor supervisor,
+      StatusBoard status) {
     this.settings = settings;
     this.feed = feed;
     this.supervisor = supervisor;
@@ -62,21 +66,26 @@ final class RouteFeed implements StatusBoard.Listener {
 
   /**
    * Hands the last applied snapshot to the supervisor, then starts the sources. Where there is one,
-   * waits (at most {@link #KNOWN_GOOD_WAIT}) until the supervisor has acted on it: the control-plane
-   * client and the other sources load a lot of code, and on a small host that work would slow down
-   * starting Envoy from the last known good after a reboot.
+   * waits (at most {@link #KNOWN_GOOD_WAIT}) until the supervisor has acted on it: the
+   * control-plane client and the other sources load a lot of code, and on a small host that work
+   * would slow down starting Envoy from the last known good after a reboot.
    */
   void start() throws IOException {
-    Optional<RouteSnapshot> last = new VersionHistory(settings.historyDir(), settings.historyKeep()).latest();
+    Optional<RouteSnapshot> last =
+        new VersionHistory(settings.historyDir(), settings.historyKeep()).latest();
     if (last.isPresent()) {
       LOG.info("starting from the last applied routes version={}", last.get().getVersion());
       try {
-        supervisor.submitKnownGood(last.get()).get(KNOWN_GOOD_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        supervisor
+            .submitKnownGood(last.get())
+            .get(KNOWN_GOOD_WAIT.toMillis(), TimeUnit.MILLISECONDS);
       } catch (TimeoutException e) {
-        LOG.info("the supervisor is still acting on the last applied routes after {} ms; starting the sources",
+        LOG.info(
+            "the supervisor is still acting on the last applied routes after {} ms; starting the sources",
             KNOWN_GOOD_WAIT.toMillis());
       } catch (ExecutionException e) {
-        throw new IllegalStateException("the supervisor failed on the last applied routes", e.getCause());
+        throw new IllegalStateException(
+            "the supervisor failed on the last applied routes", e.getCause());
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
@@ -86,30 +95,32 @@ final class RouteFeed implements StatusBoard.Listener {
 
   /** SIGHUP: new settings; re-read the routes file and reconnect if the control plane changed. */
   void reload(AgentSettings next) {
-    feed.execute(() -> {
-      boolean controlPlaneChanged = !next.controlPlane().equals(settings.controlPlane());
-      settings = next;
-      stopFileSource();
-      if (controlPlaneChanged) {
-        stopControlPlane();
-        fromControlPlane = null;
-      }
-      fromFile = null;
-      startFileSource(); // reads the file and submits when it is good
-      if (controlPlaneChanged) {
-        startControlPlane();
-      }
-      if (file == null) {
-        submitMerged(); // no routes file (any more): what the control plane sent, alone
-      }
-    });
+    feed.execute(
+        () -> {
+          boolean controlPlaneChanged = !next.controlPlane().equals(settings.controlPlane());
+          settings = next;
+          stopFileSource();
+          if (controlPlaneChanged) {
+            stopControlPlane();
+            fromControlPlane = null;
+          }
+          fromFile = null;
+          startFileSource(); // reads the file and submits when it is good
+          if (controlPlaneChanged) {
+            startControlPlane();
+          }
+          if (file == null) {
+            submitMerged(); // no routes file (any more): what the control plane sent, alone
+          }
+        });
   }
 
   void stop() {
-    feed.execute(() -> {
-      stopFileSource();
-      stopControlPlane();
-    });
+    feed.execute(
+        () -> {
+          stopFileSource();
+          stopControlPlane();
+        });
   }
 
   private void startSources() {
@@ -118,18 +129,30 @@ final class RouteFeed implements StatusBoard.Listener {
   }
 
   private void startFileSource() {
-    settings.routesFile().ifPresent(path -> {
-      file = new RoutesFileSource(path, snapshot -> {
-        fromFile = snapshot;
-        submitMerged();
-      }, status::sourceRefused);
-      file.poll();
-      filePoll = feed.scheduleWithFixedDelay(file::poll, ROUTES_POLL.toMillis(), ROUTES_POLL.toMillis(),
-          TimeUnit.MILLISECONDS);
-      RoutesFileSource current = file;
-      // An edit is read at once when inotify reports it; the poll stays the source of truth.
-      fileHint = FileChangeHint.start(path, () -> feed.execute(current::poll));
-    });
+    settings
+        .routesFile()
+        .ifPresent(
+            path -> {
+              file =
+                  new RoutesFileSource(
+                      path,
+                      snapshot -> {
+                        fromFile = snapshot;
+                        submitMerged();
+                      },
+                      status::sourceRefused);
+              file.poll();
+              filePoll =
+                  feed.scheduleWithFixedDelay(
+                      file::poll,
+                      ROUTES_POLL.toMillis(),
+                      ROUTES_POLL.toMillis(),
+                      TimeUnit.MILLISECONDS);
+              RoutesFileSource current = file;
+              // An edit is read at once when inotify reports it; the poll stays the source of
+              // truth.
+              fileHint = FileChangeHint.start(path, () -> feed.execute(current::poll));
+            });
   }
 
   private void stopFileSource() {
@@ -149,25 +172,38 @@ final class RouteFeed implements StatusBoard.Listener {
   }
 
   private void startControlPlane() {
-    settings.controlPlane().ifPresent(cp -> {
-      var node = settings.node();
-      controlPlane = new ControlPlaneClient(cp.addresses(),
-          new ChannelFactory(cp.tls(), Duration.ofMillis(cp.connectTimeoutMs())),
-          Node.newBuilder().setId(node.id()).setCluster(node.cluster()).setZone(node.zone())
-              .setAddress(node.address()).build(),
-          RECONNECT, Duration.ofMillis(cp.splayMs()), feed, new SecureRandom(), new ControlPlaneClient.Handler() {
-            @Override
-            public void onSnapshot(RouteResponse response) {
-              received(response);
-            }
+    settings
+        .controlPlane()
+        .ifPresent(
+            cp -> {
+              var node = settings.node();
+              controlPlane =
+                  new ControlPlaneClient(
+                      cp.addresses(),
+                      new ChannelFactory(cp.tls(), Duration.ofMillis(cp.connectTimeoutMs())),
+                      Node.newBuilder()
+                          .setId(node.id())
+                          .setCluster(node.cluster())
+                          .setZone(node.zone())
+                          .setAddress(node.address())
+                          .build(),
+                      RECONNECT,
+                      Duration.ofMillis(cp.splayMs()),
+                      feed,
+                      new SecureRandom(),
+                      new ControlPlaneClient.Handler() {
+                        @Override
+                        public void onSnapshot(RouteResponse response) {
+                          received(response);
+                        }
 
-            @Override
-            public void onConnection(boolean connected, String target) {
-              status.controlPlane(connected, target);
-            }
-          });
-      controlPlane.start();
-    });
+                        @Override
+                        public void onConnection(boolean connected, String target) {
+                          status.controlPlane(connected, target);
+                        }
+                      });
+              controlPlane.start();
+            });
   }
 
   private void stopControlPlane() {
@@ -181,10 +217,18 @@ final class RouteFeed implements StatusBoard.Listener {
     RouteSnapshot snapshot = response.getSnapshot();
     List<Problem> problems = SnapshotValidator.validate(snapshot);
     if (!problems.isEmpty()) {
-      LOG.warn("control-plane snapshot refused version={} problems={}", snapshot.getVersion(), problems.size());
-      problems.forEach(p -> LOG.warn("control-plane snapshot refused version={} problem=\"{}\"",
-          snapshot.getVersion(), p));
-      status.rejected(snapshot.getVersion(), problems.size() + " problem(s), first: " + problems.get(0));
+      LOG.warn(
+          "control-plane snapshot refused version={} problems={}",
+          snapshot.getVersion(),
+          problems.size());
+      problems.forEach(
+          p ->
+              LOG.warn(
+                  "control-plane snapshot refused version={} problem=\"{}\"",
+                  snapshot.getVersion(),
+                  p));
+      status.rejected(
+          snapshot.getVersion(), problems.size() + " problem(s), first: " + problems.get(0));
       controlPlane.nack(response.getNonce(), problems.stream().map(Problem::toString).toList());
       return;
     }
@@ -196,11 +240,15 @@ final class RouteFeed implements StatusBoard.Listener {
     if (fromFile == null && fromControlPlane == null) {
       return;
     }
-    RouteMerge merge = RouteMerge.of(fromControlPlane == null ? null : fromControlPlane.getSnapshot(), fromFile);
-    merge.clashes().forEach(clash -> {
-      LOG.warn("routes clash: {}", clash);
-      status.error(clash);
-    });
+    RouteMerge merge =
+        RouteMerge.of(fromControlPlane == null ? null : fromControlPlane.getSnapshot(), fromFile);
+    merge
+        .clashes()
+        .forEach(
+            clash -> {
+              LOG.warn("routes clash: {}", clash);
+              status.error(clash);
+            });
     pendingVersion = merge.snapshot().getVersion();
     status.received(pendingVersion);
     supervisor.submit(merge.snapshot());
@@ -208,23 +256,29 @@ final class RouteFeed implements StatusBoard.Listener {
 
   @Override
   public void applied(String version) {
-    onFeed(() -> {
-      if (fromControlPlane != null && controlPlane != null && version.equals(pendingVersion)) {
-        controlPlane.ack(fromControlPlane.getNonce(), fromControlPlane.getSnapshot().getVersion());
-      }
-    });
+    onFeed(
+        () -> {
+          if (fromControlPlane != null && controlPlane != null && version.equals(pendingVersion)) {
+            controlPlane.ack(
+                fromControlPlane.getNonce(), fromControlPlane.getSnapshot().getVersion());
+          }
+        });
   }
 
   @Override
   public void refused(String version, List<String> reasons) {
-    onFeed(() -> {
-      if (fromControlPlane != null && controlPlane != null && version.equals(pendingVersion)) {
-        controlPlane.nack(fromControlPlane.getNonce(), reasons);
-      }
-    });
+    onFeed(
+        () -> {
+          if (fromControlPlane != null && controlPlane != null && version.equals(pendingVersion)) {
+            controlPlane.nack(fromControlPlane.getNonce(), reasons);
+          }
+        });
   }
 
-  /** The supervisor may still apply while the agent stops; by then the stream is closed and nothing is owed. */
+  /**
+   * The supervisor may still apply while the agent stops; by then the stream is closed and nothing
+   * is owed.
+   */
   private void onFeed(Runnable task) {
     try {
       feed.execute(task);

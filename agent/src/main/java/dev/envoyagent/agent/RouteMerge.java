@@ -27,16 +27,26 @@ record RouteMerge(RouteSnapshot snapshot, List<String> clashes) {
       byName.put(service.getName(), service);
       byPort.put(service.getLocalPort(), service);
     }
-    RouteSnapshot.Builder merged = fromControlPlane.toBuilder()
-        .setVersion(fromControlPlane.getVersion() + "+file." + fromFile.getVersion());
+    RouteSnapshot.Builder merged =
+        fromControlPlane.toBuilder()
+            .setVersion(fromControlPlane.getVersion() + "+file." + fromFile.getVersion());
     List<String> clashes = new ArrayList<>();
     for (Service service : fromFile.getServicesList()) {
       if (byName.containsKey(service.getName())) {
-        clashes.add("routes file service \"" + service.getName() + "\" has the name of a control-plane service; "
-            + "the control plane's is used");
+        clashes.add(
+            "routes file service \""
+                + service.getName()
+                + "\" has the name of a control-plane service; "
+                + "the control plane's is used");
       } else if (byPort.containsKey(service.getLocalPort())) {
-        clashes.add("routes file service \"" + service.getName() + "\" uses local_port " + service.getLocalPort()
-            + " of control-plane service \"" + byPort.get(service.getLocalPort()).getName() + "\"; it is left out");
+        clashes.add(
+            "routes file service \""
+                + service.getName()
+                + "\" uses local_port "
+                + service.getLocalPort()
+                + " of control-plane service \""
+                + byPort.get(service.getLocalPort()).getName()
+                + "\"; it is left out");
       } else {
         merged.addServices(service);
       }

@@ -23,14 +23,19 @@ final class Signals {
       Class<?> signalClass = Class.forName("sun.misc.Signal");
       Class<?> handlerClass = Class.forName("sun.misc.SignalHandler");
       Object signal = signalClass.getConstructor(String.class).newInstance(name);
-      Object handler = Proxy.newProxyInstance(Signals.class.getClassLoader(), new Class<?>[] {handlerClass},
-          (proxy, method, args) -> {
-            if (method.getName().equals("handle")) {
-              action.run();
-              return null;
-            }
-            return method.getName().equals("toString") ? "envoy-agent handler for SIG" + name : null;
-          });
+      Object handler =
+          Proxy.newProxyInstance(
+              Signals.class.getClassLoader(),
+              new Class<?>[] {handlerClass},
+              (proxy, method, args) -> {
+                if (method.getName().equals("handle")) {
+                  action.run();
+                  return null;
+                }
+                return method.getName().equals("toString")
+                    ? "envoy-agent handler for SIG" + name
+                    : null;
+              });
       Method install = signalClass.getMethod("handle", signalClass, handlerClass);
       install.invoke(null, signal, handler);
     } catch (InvocationTargetException e) {

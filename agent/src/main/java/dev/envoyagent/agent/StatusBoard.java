@@ -24,8 +24,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The agent's current {@link AgentStatus} and the events that change it, from any thread. Each
- * event also moves the matching metric, and every change is written to {@code state_dir/status.json},
- * so an operator (or a test) can see what the agent is doing without asking it.
+ * event also moves the matching metric, and every change is written to {@code
+ * state_dir/status.json}, so an operator (or a test) can see what the agent is doing without asking
+ * it.
  */
 public final class StatusBoard {
 
@@ -33,7 +34,9 @@ public final class StatusBoard {
   private static final ObjectMapper JSON = new ObjectMapper();
   static final int HISTORY = 20;
 
-  /** Told when a version is applied or refused: the control-plane client ACKs and NACKs from this. */
+  /**
+   * Told when a version is applied or refused: the control-plane client ACKs and NACKs from this.
+   */
   public interface Listener {
     void applied(String version);
 
@@ -88,8 +91,14 @@ public final class StatusBoard {
     for (String counter : List.of("received", "applied", "rejected", "source_refused")) {
       metrics.counter("snapshots", counter);
     }
-    for (String reason : List.of("hot", "cold_base_id", "cold_concurrency", "cold_hot_restart_version",
-        "cold_stuck_hot_restart", "cold_other")) {
+    for (String reason :
+        List.of(
+            "hot",
+            "cold_base_id",
+            "cold_concurrency",
+            "cold_hot_restart_version",
+            "cold_stuck_hot_restart",
+            "cold_other")) {
       metrics.counter("supervisor", "restarts." + reason);
     }
     metrics.counter("supervisor", "failed_restarts");
@@ -109,10 +118,29 @@ public final class StatusBoard {
   }
 
   public synchronized AgentStatus snapshot() {
-    return new AgentStatus(phase, epochs, appliedVersion, pendingVersion, newestVersion, appliedCount, hotRestarts,
-        coldRestarts, failedRestarts, envoyCrashes, rejectedCount, lastError, lastErrorAtMs, lastRejected,
-        sourceError, controlPlaneTarget, controlPlaneConnected, startedAtMs, List.copyOf(history),
-        List.copyOf(restarts), reloads, lastReload);
+    return new AgentStatus(
+        phase,
+        epochs,
+        appliedVersion,
+        pendingVersion,
+        newestVersion,
+        appliedCount,
+        hotRestarts,
+        coldRestarts,
+        failedRestarts,
+        envoyCrashes,
+        rejectedCount,
+        lastError,
+        lastErrorAtMs,
+        lastRejected,
+        sourceError,
+        controlPlaneTarget,
+        controlPlaneConnected,
+        startedAtMs,
+        List.copyOf(history),
+        List.copyOf(restarts),
+        reloads,
+        lastReload);
   }
 
   /** A SIGHUP reload ran: {@code outcome} says what it changed, or why the config was refused. */
@@ -131,7 +159,8 @@ public final class StatusBoard {
     return lastTickAtMs;
   }
 
-  void supervisor(String phase, List<EnvoyProcess> epochs, String appliedVersion, String pendingVersion) {
+  void supervisor(
+      String phase, List<EnvoyProcess> epochs, String appliedVersion, String pendingVersion) {
     lastTickAtMs = clockMs.getAsLong();
     synchronized (this) {
       this.phase = phase;
@@ -161,7 +190,9 @@ public final class StatusBoard {
       metrics.counter("snapshots", "applied").inc();
       Long received = receivedAtMs.remove(version);
       if (received != null) {
-        metrics.timer("snapshots", "apply_time").update(Math.max(0, now - received), TimeUnit.MILLISECONDS);
+        metrics
+            .timer("snapshots", "apply_time")
+            .update(Math.max(0, now - received), TimeUnit.MILLISECONDS);
       }
       boolean changed = !version.equals(appliedVersion) || appliedCount == 0;
       appliedVersion = version;
@@ -177,18 +208,23 @@ public final class StatusBoard {
     listeners.forEach(l -> l.applied(version));
   }
 
-  private static AgentStatus.Applied diff(String version, long now, boolean restarted, Map<String, Service> before,
+  private static AgentStatus.Applied diff(
+      String version,
+      long now,
+      boolean restarted,
+      Map<String, Service> before,
       Map<String, Service> after) {
     List<String> added = new ArrayList<>();
     List<String> removed = new ArrayList<>();
     List<String> changed = new ArrayList<>();
-    after.forEach((name, service) -> {
-      if (!before.containsKey(name)) {
-        added.add(name);
-      } else if (!before.get(name).equals(service)) {
-        changed.add(name);
-      }
-    });
+    after.forEach(
+        (name, service) -> {
+          if (!before.containsKey(name)) {
+            added.add(name);
+          } else if (!before.get(name).equals(service)) {
+            changed.add(name);
+          }
+        });
     before.keySet().stream().filter(name -> !after.containsKey(name)).forEach(removed::add);
     added.sort(null);
     removed.sort(null);
@@ -211,12 +247,16 @@ public final class StatusBoard {
 
   /** Hot restarts and cold restarts by reason, as separate counters. */
   private Counter restartCounter(String kind) {
-    String reason = kind.startsWith("cold: base id") ? "cold_base_id"
-        : kind.startsWith("cold: concurrency") ? "cold_concurrency"
-        : kind.startsWith("cold: hot-restart version") ? "cold_hot_restart_version"
-        : kind.startsWith("cold") && kind.contains("hot restarts in a row") ? "cold_stuck_hot_restart"
-        : kind.startsWith("cold") ? "cold_other"
-        : "hot";
+    String reason =
+        kind.startsWith("cold: base id")
+            ? "cold_base_id"
+            : kind.startsWith("cold: concurrency")
+                ? "cold_concurrency"
+                : kind.startsWith("cold: hot-restart version")
+                    ? "cold_hot_restart_version"
+                    : kind.startsWith("cold") && kind.contains("hot restarts in a row")
+                        ? "cold_stuck_hot_restart"
+                        : kind.startsWith("cold") ? "cold_other" : "hot";
     return metrics.counter("supervisor", "restarts." + reason);
   }
 
@@ -236,7 +276,9 @@ public final class StatusBoard {
     rejected(version, why, List.of(why));
   }
 
-  /** A version refused for several reasons; the summary goes to status, every reason to listeners. */
+  /**
+   * A version refused for several reasons; the summary goes to status, every reason to listeners.
+   */
   void rejected(String version, String summary, List<String> reasons) {
     synchronized (this) {
       metrics.counter("snapshots", "rejected").inc();
@@ -248,7 +290,10 @@ public final class StatusBoard {
     listeners.forEach(l -> l.refused(version, reasons));
   }
 
-  /** The routes source (file or stream) holds something that cannot be used; cleared by the next good one. */
+  /**
+   * The routes source (file or stream) holds something that cannot be used; cleared by the next
+   * good one.
+   */
   synchronized void sourceRefused(String why) {
     metrics.counter("snapshots", "source_refused").inc();
     sourceError = why;
@@ -271,7 +316,8 @@ public final class StatusBoard {
   }
 
   private synchronized long applyLagSeconds() {
-    return newestVersion.isEmpty() || newestVersion.equals(appliedVersion) ? 0
+    return newestVersion.isEmpty() || newestVersion.equals(appliedVersion)
+        ? 0
         : Math.max(0, (clockMs.getAsLong() - newestAtMs) / 1000);
   }
 

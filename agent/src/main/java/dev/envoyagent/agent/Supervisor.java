@@ -16,7 +16,6 @@ import dev.envoyagent.envoy.ProcessControl;
 import dev.envoyagent.envoy.ProcessTable;
 import dev.envoyagent.model.InvalidInputException;
 import dev.envoyagent.render.RenderedConfig;
-import dev.envoyagent.render.RenderedFiles;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -51,11 +50,11 @@ import org.slf4j.LoggerFactory;
  *       rose) restores the previous files. Files need inotify instances: a render that needs more
  *       than the host's limit leaves is refused.
  *   <li>Otherwise Envoy is hot restarted: the snapshot is first validated by Envoy in restart shape
- *       (all of it static, as {@code --mode validate} reads no xDS file), the next epoch is
- *       highest live + 1, and it starts only when the current epoch is LIVE. Restarts are debounced
- *       and at least restart.min_interval_ms (plus jitter) apart. A child that fails leaves the
- *       parent serving and is retried with backoff; the agent never kills a serving parent. A child
- *       that is not LIVE in time gets SIGKILL: SIGTERM would make it ask its parent to terminate.
+ *       (all of it static, as {@code --mode validate} reads no xDS file), the next epoch is highest
+ *       live + 1, and it starts only when the current epoch is LIVE. Restarts are debounced and at
+ *       least restart.min_interval_ms (plus jitter) apart. A child that fails leaves the parent
+ *       serving and is retried with backoff; the agent never kills a serving parent. A child that
+ *       is not LIVE in time gets SIGKILL: SIGTERM would make it ask its parent to terminate.
  *   <li>A new hot-restart version, another base id or concurrency, three failed hot restarts in a
  *       row, or a child killed mid-start (its INITIALIZING flag stays set in shared memory, so no
  *       later child could start): a planned cold restart (fail health checks, drain, stop, start
@@ -73,22 +72,41 @@ public final class Supervisor {
   static final Duration VALIDATE_TIMEOUT = Duration.ofSeconds(60);
   static final Duration BINARY_CHECK = Duration.ofSeconds(5);
 
-  enum Phase { IDLE, STARTING, SERVING, HOT_RESTARTING, COLD_DRAINING, COLD_STOPPING, BACKOFF, STOPPED }
+  enum Phase {
+    IDLE,
+    STARTING,
+    SERVING,
+    HOT_RESTARTING,
+    COLD_DRAINING,
+    COLD_STOPPING,
+    BACKOFF,
+    STOPPED
+  }
 
   /**
    * An update in flight: a new epoch to come up ({@code child}), or watched files to be confirmed
    * ({@code subscriptions}, with their failure counters before the write when known; after a
    * restart they are not, as the child merges its parent's counters).
    */
-  private record Attempt(LaunchPlan plan, EnvoyProcess child, long deadlineNanos,
-      List<FileSubscriptions.Subscription> subscriptions, Map<String, Long> failuresBefore, boolean restarted,
+  private record Attempt(
+      LaunchPlan plan,
+      EnvoyProcess child,
+      long deadlineNanos,
+      List<FileSubscriptions.Subscription> subscriptions,
+      Map<String, Long> failuresBefore,
+      boolean restarted,
       long logOffset) {
-    static Attempt newEpoch(LaunchPlan plan, EnvoyProcess child, long deadlineNanos, long logOffset) {
+    static Attempt newEpoch(
+        LaunchPlan plan, EnvoyProcess child, long deadlineNanos, long logOffset) {
       return new Attempt(plan, child, deadlineNanos, List.of(), Map.of(), true, logOffset);
     }
 
-    static Attempt files(LaunchPlan plan, long deadlineNanos, List<FileSubscriptions.Subscription> subscriptions,
-        Map<String, Long> failuresBefore, boolean restarted) {
+    static Attempt files(
+        LaunchPlan plan,
+        long deadlineNanos,
+        List<FileSubscriptions.Subscription> subscriptions,
+        Map<String, Long> failuresBefore,
+        boolean restarted) {
       return new Attempt(plan, null, deadlineNanos, subscriptions, failuresBefore, restarted, 0);
     }
   }
@@ -102,14 +120,17 @@ public final class Supervisor {
   private final ProcessTable table;
   private final LongSupplier nanoTime;
   private final Random random;
-  private final Backoff restartBackoff = new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(60), 0.2);
+  private final Backoff restartBackoff =
+      new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(60), 0.2);
   private final StatusBoard status;
 
   private AgentSettings settings;
   private Phase phase = Phase.IDLE;
   private final List<EnvoyProcess> epochs = new ArrayList<>();
+
   /** Failed new epochs told to stop, with when they get SIGKILL if still alive. */
   private final Map<EnvoyProcess, Long> abandoned = new java.util.HashMap<>();
+
   private long nextBinaryCheckNanos;
   private String binaryChangeSeen;
   private LaunchPlan applied;
@@ -127,13 +148,21 @@ public final class Supervisor {
   private int startFailures;
   private String coldReason;
   private long coldDeadlineNanos;
+
   /** Why the hot-restart INITIALIZING flag may be stuck (only epoch 0 clears it); null when not. */
   private String stuckInitializingFlag;
+
   private InotifyBudget lastBudgetChecked;
   private long nextBudgetCheckNanos;
 
-  Supervisor(AgentSettings settings, ScheduledExecutorService loop, ProcessControl processes,
-      IntFunction<EnvoyAdmin> adminOnPort, LongSupplier nanoTime, Random random, StatusBoard status) {
+  Supervisor(
+      AgentSettings settings,
+      ScheduledExecutorService loop,
+      ProcessControl processes,
+      IntFunction<EnvoyAdmin> adminOnPort,
+      LongSupplier nanoTime,
+      Random random,
+      StatusBoard status) {
     this.settings = settings;
     this.loop = loop;
     this.processes = processes;
@@ -147,19 +176,21 @@ public final class Supervisor {
   /** Adopts Envoy processes a previous agent left running, then starts ticking. */
   void start() {
     loop.execute(this::adopt);
-    loop.scheduleWithFixedDelay(this::safeTick, TICK.toMillis(), TICK.toMillis(), TimeUnit.MILLISECONDS);
+    loop.scheduleWithFixedDelay(
+        this::safeTick, TICK.toMillis(), TICK.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   /** A new snapshot to serve; the newest one wins. */
   void submit(RouteSnapshot snapshot) {
-    loop.execute(() -> {
-      long now = nanoTime.getAsLong();
-      if (desired == null) {
-        desiredFirstNanos = now;
-      }
-      desired = snapshot;
-      desiredLastNanos = now;
-    });
+    loop.execute(
+        () -> {
+          long now = nanoTime.getAsLong();
+          if (desired == null) {
+            desiredFirstNanos = now;
+          }
+          desired = snapshot;
+          desiredLastNanos = now;
+        });
   }
 
   /**
@@ -172,32 +203,34 @@ public final class Supervisor {
    */
   CompletableFuture<Void> submitKnownGood(RouteSnapshot snapshot) {
     CompletableFuture<Void> handled = new CompletableFuture<>();
-    loop.execute(() -> {
-      try {
-        long longAgo = nanoTime.getAsLong() - Duration.ofHours(1).toNanos();
-        if (desired == null) {
-          desired = snapshot;
-          knownGood = snapshot;
-          desiredFirstNanos = longAgo;
-          desiredLastNanos = longAgo;
-          safeTick();
-        }
-      } finally {
-        handled.complete(null);
-      }
-    });
+    loop.execute(
+        () -> {
+          try {
+            long longAgo = nanoTime.getAsLong() - Duration.ofHours(1).toNanos();
+            if (desired == null) {
+              desired = snapshot;
+              knownGood = snapshot;
+              desiredFirstNanos = longAgo;
+              desiredLastNanos = longAgo;
+              safeTick();
+            }
+          } finally {
+            handled.complete(null);
+          }
+        });
     return handled;
   }
 
   /** New agent settings (SIGHUP); they take effect with the next apply. */
   void updateSettings(AgentSettings next) {
-    loop.execute(() -> {
-      settings = next;
-      refusedDigest = null; // a reload is the operator asking to try again
-      if (applied != null && desired == null) {
-        submit(applied.snapshot());
-      }
-    });
+    loop.execute(
+        () -> {
+          settings = next;
+          refusedDigest = null; // a reload is the operator asking to try again
+          if (applied != null && desired == null) {
+            submit(applied.snapshot());
+          }
+        });
   }
 
   private void adopt() {
@@ -209,7 +242,11 @@ public final class Supervisor {
     epochs.sort(Comparator.comparingInt(EnvoyProcess::epoch));
     if (!epochs.isEmpty()) {
       EnvoyProcess newest = newest();
-      LOG.info("adopted running Envoy epochs={} serving_epoch={} pid={}", epochNumbers(), newest.epoch(), newest.pid());
+      LOG.info(
+          "adopted running Envoy epochs={} serving_epoch={} pid={}",
+          epochNumbers(),
+          newest.epoch(),
+          newest.pid());
       phase = Phase.SERVING;
       servingSinceNanos = nanoTime.getAsLong();
     }
@@ -274,7 +311,7 @@ public final class Supervisor {
           }
         }
       }
-      case STOPPED -> { }
+      case STOPPED -> {}
       default -> throw new IllegalStateException("unknown phase " + phase);
     }
     publish();
@@ -288,29 +325,40 @@ public final class Supervisor {
     int newestEpoch = epochs.isEmpty() ? -1 : newest().epoch();
     epochs.removeAll(gone);
     for (EnvoyProcess process : gone) {
-      boolean child = attempt != null && attempt.child() != null && attempt.child().pid() == process.pid();
+      boolean child =
+          attempt != null && attempt.child() != null && attempt.child().pid() == process.pid();
       if (process.epoch() < newestEpoch && !child) {
-        LOG.info("Envoy epoch exited after hand-over epoch={} pid={}", process.epoch(), process.pid());
+        LOG.info(
+            "Envoy epoch exited after hand-over epoch={} pid={}", process.epoch(), process.pid());
       } else if (phase != Phase.COLD_STOPPING && phase != Phase.STOPPED && !child) {
-        LOG.warn("Envoy exited unexpectedly epoch={} pid={} log={}", process.epoch(), process.pid(), envoyLog());
+        LOG.warn(
+            "Envoy exited unexpectedly epoch={} pid={} log={}",
+            process.epoch(),
+            process.pid(),
+            envoyLog());
       }
     }
     saveTable();
   }
 
   private void killAbandonedChildren(long now) {
-    abandoned.entrySet().removeIf(entry -> {
-      if (!processes.isAlive(entry.getKey())) {
-        return true;
-      }
-      if (now < entry.getValue()) {
-        return false;
-      }
-      LOG.warn("failed epoch ignored SIGTERM; sending SIGKILL epoch={} pid={}", entry.getKey().epoch(),
-          entry.getKey().pid());
-      processes.signal(entry.getKey(), "KILL");
-      return true;
-    });
+    abandoned
+        .entrySet()
+        .removeIf(
+            entry -> {
+              if (!processes.isAlive(entry.getKey())) {
+                return true;
+              }
+              if (now < entry.getValue()) {
+                return false;
+              }
+              LOG.warn(
+                  "failed epoch ignored SIGTERM; sending SIGKILL epoch={} pid={}",
+                  entry.getKey().epoch(),
+                  entry.getKey().pid());
+              processes.signal(entry.getKey(), "KILL");
+              return true;
+            });
   }
 
   /**
@@ -327,7 +375,9 @@ public final class Supervisor {
     String digest = LaunchPlan.launchDigest(applied.files(), LaunchPlan.command(settings, 0));
     if (!digest.equals(newest().launchDigest()) && !digest.equals(binaryChangeSeen)) {
       binaryChangeSeen = digest;
-      LOG.info("Envoy binary or flags changed on disk binary={}; re-applying version={}", settings.envoy().binary(),
+      LOG.info(
+          "Envoy binary or flags changed on disk binary={}; re-applying version={}",
+          settings.envoy().binary(),
           applied.snapshot().getVersion());
       desired = applied.snapshot();
       desiredFirstNanos = now;
@@ -339,9 +389,16 @@ public final class Supervisor {
     startFailures++;
     status.crash();
     Duration wait = restartBackoff.delay(startFailures, random);
-    LOG.warn("no Envoy is running; starting epoch 0 from the last applied config attempt={} in_ms={}",
-        startFailures, wait.toMillis());
-    status.error("Envoy exited unexpectedly; restart attempt " + startFailures + " in " + wait.toMillis() + " ms");
+    LOG.warn(
+        "no Envoy is running; starting epoch 0 from the last applied config attempt={} in_ms={}",
+        startFailures,
+        wait.toMillis());
+    status.error(
+        "Envoy exited unexpectedly; restart attempt "
+            + startFailures
+            + " in "
+            + wait.toMillis()
+            + " ms");
     phase = Phase.BACKOFF;
     nextStartNanos = now + wait.toNanos();
   }
@@ -364,14 +421,17 @@ public final class Supervisor {
     LaunchPlan plan = maybePlan.get();
     String digest = refusalKey(plan);
     if (digest.equals(refusedDigest)) {
-      LOG.info("version={} was refused before; not retried until a new version or SIGHUP", plan.snapshot().getVersion());
+      LOG.info(
+          "version={} was refused before; not retried until a new version or SIGHUP",
+          plan.snapshot().getVersion());
       desired = null;
       return;
     }
     if (epochs.isEmpty()) {
       boolean lastKnownGood = plan.snapshot().equals(knownGood);
       if (lastKnownGood) {
-        LOG.info("starting Envoy from the last known good routes version={} (validated when first applied)",
+        LOG.info(
+            "starting Envoy from the last known good routes version={} (validated when first applied)",
             plan.snapshot().getVersion());
       }
       if (lastKnownGood || validate(plan, digest)) {
@@ -417,26 +477,34 @@ public final class Supervisor {
     try {
       return withinInotifyBudget(LaunchPlan.of(snapshot, settings));
     } catch (InvalidInputException e) {
-      LOG.warn("snapshot refused version={} problems={}", snapshot.getVersion(), e.problems().size());
-      e.problems().forEach(p -> LOG.warn("snapshot refused version={} problem=\"{}\"", snapshot.getVersion(), p));
-      status.rejected(snapshot.getVersion(), e.getMessage(),
+      LOG.warn(
+          "snapshot refused version={} problems={}", snapshot.getVersion(), e.problems().size());
+      e.problems()
+          .forEach(
+              p ->
+                  LOG.warn("snapshot refused version={} problem=\"{}\"", snapshot.getVersion(), p));
+      status.rejected(
+          snapshot.getVersion(),
+          e.getMessage(),
           e.problems().stream().map(dev.envoyagent.model.Problem::toString).toList());
       return Optional.empty();
     }
   }
 
   /**
-   * The plan, unless its watched files need more inotify instances than the host leaves for
-   * Envoy's user: Envoy would abort on the first subscription it cannot watch. The limit is read
-   * again when the number of files changes, and at most once a minute otherwise.
+   * The plan, unless its watched files need more inotify instances than the host leaves for Envoy's
+   * user: Envoy would abort on the first subscription it cannot watch. The limit is read again when
+   * the number of files changes, and at most once a minute otherwise.
    */
   private Optional<LaunchPlan> withinInotifyBudget(LaunchPlan plan) {
     InotifyBudget budget = new InotifyBudget(plan.files().watched().size());
     long now = nanoTime.getAsLong();
-    if (budget.subscriptions() == 0 || (budget.equals(lastBudgetChecked) && now < nextBudgetCheckNanos)) {
+    if (budget.subscriptions() == 0
+        || (budget.equals(lastBudgetChecked) && now < nextBudgetCheckNanos)) {
       return Optional.of(plan);
     }
-    Optional<String> shortfall = processes.inotifyLimit(List.copyOf(epochs)).flatMap(budget::shortfall);
+    Optional<String> shortfall =
+        processes.inotifyLimit(List.copyOf(epochs)).flatMap(budget::shortfall);
     if (shortfall.isPresent()) {
       String version = plan.snapshot().getVersion();
       LOG.warn("snapshot refused version={} reason=\"{}\"", version, shortfall.get());
@@ -450,9 +518,9 @@ public final class Supervisor {
   }
 
   /**
-   * The last known good's plan from the files it left in the config directory, so that Envoy
-   * starts without waiting for a render in this fresh JVM; empty (and rendered as usual) when the
-   * record of those files is missing, unreadable or for other files, settings or agent version.
+   * The last known good's plan from the files it left in the config directory, so that Envoy starts
+   * without waiting for a render in this fresh JVM; empty (and rendered as usual) when the record
+   * of those files is missing, unreadable or for other files, settings or agent version.
    */
   private Optional<LaunchPlan> planFromAppliedFiles(RouteSnapshot snapshot) {
     Path recordFile = LaunchPlan.appliedRecordFile(settings);
@@ -463,16 +531,22 @@ public final class Supervisor {
       }
       Optional<LaunchPlan> plan = LaunchPlan.fromAppliedFiles(snapshot, settings, record.get());
       if (plan.isPresent()) {
-        LOG.info("the config dir still holds the last known good's files version={} dir={}", snapshot.getVersion(),
+        LOG.info(
+            "the config dir still holds the last known good's files version={} dir={}",
+            snapshot.getVersion(),
             settings.envoy().configDir());
       } else {
-        LOG.info("the config dir holds other files than the last known good's (version={}, or settings or agent "
-            + "changed since); rendering them again", record.get().version());
+        LOG.info(
+            "the config dir holds other files than the last known good's (version={}, or settings or agent "
+                + "changed since); rendering them again",
+            record.get().version());
       }
       return plan;
     } catch (IOException e) {
-      LOG.warn("cannot use the record of the applied config file={} reason={}; rendering the last known good again",
-          recordFile, e.getMessage());
+      LOG.warn(
+          "cannot use the record of the applied config file={} reason={}; rendering the last known good again",
+          recordFile,
+          e.getMessage());
       return Optional.empty();
     }
   }
@@ -484,7 +558,8 @@ public final class Supervisor {
   private boolean validate(LaunchPlan plan, String digest) {
     Optional<String> unsupported = unsupportedEnvoy(processes, settings.envoy().binary());
     if (unsupported.isPresent()) {
-      LOG.error("not starting Envoy version={}: {}", plan.snapshot().getVersion(), unsupported.get());
+      LOG.error(
+          "not starting Envoy version={}: {}", plan.snapshot().getVersion(), unsupported.get());
       status.error(unsupported.get());
       refusedDigest = digest;
       desired = null;
@@ -498,11 +573,13 @@ public final class Supervisor {
       status.error("cannot write candidate config: " + e.getMessage());
       return false;
     }
-    ProcessControl.Validation validation = processes.validate(settings.envoy().binary(),
-        candidateDir.resolve("bootstrap.json"), VALIDATE_TIMEOUT);
+    ProcessControl.Validation validation =
+        processes.validate(
+            settings.envoy().binary(), candidateDir.resolve("bootstrap.json"), VALIDATE_TIMEOUT);
     if (!validation.ok()) {
       String reason = lastLine(validation.output());
-      LOG.warn("Envoy refused config version={} reason=\"{}\"", plan.snapshot().getVersion(), reason);
+      LOG.warn(
+          "Envoy refused config version={} reason=\"{}\"", plan.snapshot().getVersion(), reason);
       status.rejected(plan.snapshot().getVersion(), "Envoy refused the config: " + reason);
       refusedDigest = digest;
       desired = null;
@@ -512,22 +589,33 @@ public final class Supervisor {
   }
 
   /**
-   * Why {@code binary} must not run, when {@code --version} names a release older than
-   * {@link EnvoyVersion#MINIMUM}; empty when it is supported or says no version (validation then
-   * has the last word).
+   * Why {@code binary} must not run, when {@code --version} names a release older than {@link
+   * EnvoyVersion#MINIMUM}; empty when it is supported or says no version (validation then has the
+   * last word).
    */
   static Optional<String> unsupportedEnvoy(ProcessControl processes, Path binary) {
     Optional<String> output = processes.version(binary, Duration.ofSeconds(30));
     Optional<EnvoyVersion> version = output.flatMap(EnvoyVersion::parse);
     if (version.isEmpty()) {
-      LOG.debug("no Envoy release in the output of {} --version: {}", binary, output.orElse("(did not run)"));
+      LOG.debug(
+          "no Envoy release in the output of {} --version: {}",
+          binary,
+          output.orElse("(did not run)"));
       return Optional.empty();
     }
     if (version.get().supported()) {
       return Optional.empty();
     }
-    return Optional.of("Envoy " + version.get() + " (" + binary + ") is older than " + EnvoyVersion.MINIMUM
-        + ", the oldest release this agent supports; install Envoy " + EnvoyVersion.MINIMUM + " or newer");
+    return Optional.of(
+        "Envoy "
+            + version.get()
+            + " ("
+            + binary
+            + ") is older than "
+            + EnvoyVersion.MINIMUM
+            + ", the oldest release this agent supports; install Envoy "
+            + EnvoyVersion.MINIMUM
+            + " or newer");
   }
 
   /**
@@ -554,18 +642,24 @@ public final class Supervisor {
     if (hotRestartFailures >= HOT_RESTART_FAILURES_BEFORE_COLD) {
       return hotRestartFailures + " hot restarts in a row failed";
     }
-    Optional<String> binaryVersion = processes.hotRestartVersion(envoy.binary(), Duration.ofSeconds(30));
+    Optional<String> binaryVersion =
+        processes.hotRestartVersion(envoy.binary(), Duration.ofSeconds(30));
     // An unknown version (an Envoy that did not report one) is not a reason: a mismatch still shows
     // as failed hot restarts, which end in a cold restart.
-    if (binaryVersion.isPresent() && !serving.hotRestartVersion().isEmpty()
+    if (binaryVersion.isPresent()
+        && !serving.hotRestartVersion().isEmpty()
         && !binaryVersion.get().equals(serving.hotRestartVersion())) {
-      return "hot-restart version changes from " + serving.hotRestartVersion() + " to " + binaryVersion.get();
+      return "hot-restart version changes from "
+          + serving.hotRestartVersion()
+          + " to "
+          + binaryVersion.get();
     }
     return null;
   }
 
   private void coldRestart(LaunchPlan plan, String reason) {
-    LOG.warn("planned cold restart reason=\"{}\" drain_s={}", reason, settings.envoy().drainTimeS());
+    LOG.warn(
+        "planned cold restart reason=\"{}\" drain_s={}", reason, settings.envoy().drainTimeS());
     status.restart("cold: " + reason);
     EnvoyAdmin admin = admin();
     tryPost(admin, "/healthcheck/fail");
@@ -575,28 +669,43 @@ public final class Supervisor {
     phase = Phase.COLD_DRAINING;
     // Not the tick's "now": validating and asking the binary's version took seconds since then,
     // and the drain must last its full time.
-    coldDeadlineNanos = nanoTime.getAsLong() + Duration.ofSeconds(settings.envoy().drainTimeS()).toNanos();
+    coldDeadlineNanos =
+        nanoTime.getAsLong() + Duration.ofSeconds(settings.envoy().drainTimeS()).toNanos();
   }
 
   private void launch(LaunchPlan plan, int epoch, long now) {
     // Epoch 0 has no parent to be compatible with: its hot-restart version is read from its own
     // /server_info once it is LIVE, instead of running the binary once more before it starts.
-    String hotRestartVersion = epoch == 0 ? ""
-        : processes.hotRestartVersion(settings.envoy().binary(), Duration.ofSeconds(30)).orElse("");
+    String hotRestartVersion =
+        epoch == 0
+            ? ""
+            : processes
+                .hotRestartVersion(settings.envoy().binary(), Duration.ofSeconds(30))
+                .orElse("");
     try {
       new ConfigWriter(settings.envoy().configDir()).write(plan.files());
       long logOffset = envoyLogSize();
-      EnvoyProcess child = processes.launch(LaunchPlan.command(settings, epoch), envoyLog(), plan.launchDigest(),
-          hotRestartVersion);
+      EnvoyProcess child =
+          processes.launch(
+              LaunchPlan.command(settings, epoch),
+              envoyLog(),
+              plan.launchDigest(),
+              hotRestartVersion);
       epochs.add(child);
       saveTable();
       if (epoch == 0) {
         stuckInitializingFlag = null; // epoch 0 creates the shared memory anew
       }
       long timeout = Duration.ofSeconds(settings.envoy().readyTimeoutS()).toNanos();
-      attempt = Attempt.newEpoch(plan, child, nanoTime.getAsLong() + timeout, logOffset); // launching took a while
+      attempt =
+          Attempt.newEpoch(
+              plan, child, nanoTime.getAsLong() + timeout, logOffset); // launching took a while
       phase = epoch == 0 ? Phase.STARTING : Phase.HOT_RESTARTING;
-      LOG.info("started Envoy epoch={} pid={} version={}{}", epoch, child.pid(), plan.snapshot().getVersion(),
+      LOG.info(
+          "started Envoy epoch={} pid={} version={}{}",
+          epoch,
+          child.pid(),
+          plan.snapshot().getVersion(),
           coldReason != null ? " after cold restart" : "");
       if (epoch > 0) {
         status.restart("hot");
@@ -613,7 +722,8 @@ public final class Supervisor {
     EnvoyProcess child = attempt.child();
     if (!processes.isAlive(child)) {
       if (child.epoch() > 0 && envoyLogSince(attempt.logOffset()).contains(STILL_INITIALIZING)) {
-        stuckInitializingFlag = "epoch " + child.epoch() + " exited with \"" + STILL_INITIALIZING + "\"";
+        stuckInitializingFlag =
+            "epoch " + child.epoch() + " exited with \"" + STILL_INITIALIZING + "\"";
       }
       newEpochFailed("epoch " + child.epoch() + " exited before it was LIVE", now);
       return;
@@ -625,7 +735,8 @@ public final class Supervisor {
         return;
       }
     } catch (IOException e) {
-      // Not answering yet: the new epoch is still initialising, or the parent just closed its admin.
+      // Not answering yet: the new epoch is still initialising, or the parent just closed its
+      // admin.
     }
     if (now >= attempt.deadlineNanos()) {
       // SIGKILL, not SIGTERM: a child that shuts down before it terminated its parent sends the
@@ -634,29 +745,54 @@ public final class Supervisor {
       processes.signal(child, "KILL");
       abandoned.put(child, now + Duration.ofSeconds(settings.envoy().stopTimeoutS()).toNanos());
       if (child.epoch() > 0) {
-        stuckInitializingFlag = "epoch " + child.epoch() + " was killed before it was LIVE, which leaves Envoy's "
-            + "hot-restart INITIALIZING flag set";
+        stuckInitializingFlag =
+            "epoch "
+                + child.epoch()
+                + " was killed before it was LIVE, which leaves Envoy's "
+                + "hot-restart INITIALIZING flag set";
       }
-      newEpochFailed("epoch " + child.epoch() + " was not LIVE within " + settings.envoy().readyTimeoutS()
-          + " s; killed", now);
+      newEpochFailed(
+          "epoch "
+              + child.epoch()
+              + " was not LIVE within "
+              + settings.envoy().readyTimeoutS()
+              + " s; killed",
+          now);
     }
   }
 
   private void newEpochLive(long now, EnvoyAdmin.ServerInfo info) {
     EnvoyProcess child = attempt.child();
     if (child.hotRestartVersion().isEmpty() && !info.hotRestartVersion().isEmpty()) {
-      EnvoyProcess known = new EnvoyProcess(child.epoch(), child.pid(), child.startTicks(), child.launchDigest(),
-          info.hotRestartVersion(), child.baseId(), child.concurrency(), child.launchedAtMs());
+      EnvoyProcess known =
+          new EnvoyProcess(
+              child.epoch(),
+              child.pid(),
+              child.startTicks(),
+              child.launchDigest(),
+              info.hotRestartVersion(),
+              child.baseId(),
+              child.concurrency(),
+              child.launchedAtMs());
       epochs.set(epochs.indexOf(child), known);
       saveTable();
     }
-    LOG.info("Envoy LIVE epoch={} pid={} version={} live_epochs={}", child.epoch(), child.pid(),
-        attempt.plan().snapshot().getVersion(), epochNumbers());
+    LOG.info(
+        "Envoy LIVE epoch={} pid={} version={} live_epochs={}",
+        child.epoch(),
+        child.pid(),
+        attempt.plan().snapshot().getVersion(),
+        epochNumbers());
     if (phase == Phase.HOT_RESTARTING) {
       hotRestartFailures = 0;
     }
-    nextRestartNanos = now + Duration.ofMillis(settings.restart().minIntervalMs()).toNanos()
-        + (long) (random.nextDouble() * 0.2 * Duration.ofMillis(settings.restart().minIntervalMs()).toNanos());
+    nextRestartNanos =
+        now
+            + Duration.ofMillis(settings.restart().minIntervalMs()).toNanos()
+            + (long)
+                (random.nextDouble()
+                    * 0.2
+                    * Duration.ofMillis(settings.restart().minIntervalMs()).toNanos());
     LaunchPlan plan = attempt.plan();
     coldReason = null;
     phase = Phase.SERVING;
@@ -667,8 +803,13 @@ public final class Supervisor {
       return;
     }
     // LIVE says Envoy initialised, not that it accepted every watched file: confirm each one.
-    attempt = Attempt.files(plan, now + VERIFY_TIMEOUT.toNanos(), subscriptions(plan, plan.files().watched().keySet()),
-        Map.of(), true);
+    attempt =
+        Attempt.files(
+            plan,
+            now + VERIFY_TIMEOUT.toNanos(),
+            subscriptions(plan, plan.files().watched().keySet()),
+            Map.of(),
+            true);
     checkWrittenFiles(now);
   }
 
@@ -677,7 +818,11 @@ public final class Supervisor {
     epochs.remove(attempt.child());
     saveTable();
     attempt = null;
-    LOG.warn("new Envoy epoch failed reason=\"{}\" version={} log={}", why, plan.snapshot().getVersion(), envoyLog());
+    LOG.warn(
+        "new Envoy epoch failed reason=\"{}\" version={} log={}",
+        why,
+        plan.snapshot().getVersion(),
+        envoyLog());
     status.error(why);
     if (phase == Phase.HOT_RESTARTING && !epochs.isEmpty()) {
       hotRestartFailures++;
@@ -691,7 +836,9 @@ public final class Supervisor {
         desiredFirstNanos = now;
         desiredLastNanos = now;
       }
-      LOG.info("parent keeps serving; hot restart retried in_ms={} failures_in_a_row={}", wait.toMillis(),
+      LOG.info(
+          "parent keeps serving; hot restart retried in_ms={} failures_in_a_row={}",
+          wait.toMillis(),
           hotRestartFailures);
     } else {
       failedStart(now);
@@ -716,10 +863,15 @@ public final class Supervisor {
         markApplied(plan, false);
         return;
       }
-      LOG.info("wrote watched files version={} written={} removed={}", plan.snapshot().getVersion(),
-          outcome.written().size(), outcome.removed().size());
-      List<FileSubscriptions.Subscription> written = subscriptions(plan, outcome.written().stream()
-          .filter(plan.files().watched()::containsKey).toList());
+      LOG.info(
+          "wrote watched files version={} written={} removed={}",
+          plan.snapshot().getVersion(),
+          outcome.written().size(),
+          outcome.removed().size());
+      List<FileSubscriptions.Subscription> written =
+          subscriptions(
+              plan,
+              outcome.written().stream().filter(plan.files().watched()::containsKey).toList());
       attempt = Attempt.files(plan, now + VERIFY_TIMEOUT.toNanos(), written, failuresBefore, false);
     } catch (IOException e) {
       LOG.warn("cannot write config dir={} reason={}", settings.envoy().configDir(), e.toString());
@@ -728,26 +880,41 @@ public final class Supervisor {
     }
   }
 
-  /** Watched files whose bytes differ from the applied plan's: the ones a write is about to change. */
+  /**
+   * Watched files whose bytes differ from the applied plan's: the ones a write is about to change.
+   */
   private List<String> changedFiles(LaunchPlan plan) {
-    SortedMap<String, byte[]> before = applied == null ? Collections.emptySortedMap() : applied.files().watched();
+    SortedMap<String, byte[]> before =
+        applied == null ? Collections.emptySortedMap() : applied.files().watched();
     return plan.files().watched().entrySet().stream()
         .filter(file -> !Arrays.equals(file.getValue(), before.get(file.getKey())))
-        .map(Map.Entry::getKey).toList();
+        .map(Map.Entry::getKey)
+        .toList();
   }
 
-  private static List<FileSubscriptions.Subscription> subscriptions(LaunchPlan plan, Collection<String> files) {
-    return files.stream().map(file -> new FileSubscriptions.Subscription(file,
-        RenderedConfig.subscriptionStatPrefix(file), plan.expectedVersions().getOrDefault(file, ""))).toList();
+  private static List<FileSubscriptions.Subscription> subscriptions(
+      LaunchPlan plan, Collection<String> files) {
+    return files.stream()
+        .map(
+            file ->
+                new FileSubscriptions.Subscription(
+                    file,
+                    RenderedConfig.subscriptionStatPrefix(file),
+                    plan.expectedVersions().getOrDefault(file, "")))
+        .toList();
   }
 
-  /** The failure counters of these subscriptions now; empty (rejections then show only as a timeout) if unknown. */
+  /**
+   * The failure counters of these subscriptions now; empty (rejections then show only as a timeout)
+   * if unknown.
+   */
   private Map<String, Long> failureCounters(List<FileSubscriptions.Subscription> subscriptions) {
     if (subscriptions.isEmpty()) {
       return Map.of();
     }
     try {
-      return FileSubscriptions.failures(subscriptions, admin().stats(FileSubscriptions.statsFilter(subscriptions)));
+      return FileSubscriptions.failures(
+          subscriptions, admin().stats(FileSubscriptions.statsFilter(subscriptions)));
     } catch (IOException e) {
       LOG.debug("admin not answering before a write: {}", e.toString());
       return Map.of();
@@ -758,9 +925,12 @@ public final class Supervisor {
   private void checkWrittenFiles(long now) {
     List<FileSubscriptions.Subscription> subscriptions = attempt.subscriptions();
     try {
-      Map<String, String> stats = subscriptions.isEmpty() ? Map.of()
-          : admin().stats(FileSubscriptions.statsFilter(subscriptions));
-      FileSubscriptions.Progress progress = FileSubscriptions.progress(subscriptions, attempt.failuresBefore(), stats);
+      Map<String, String> stats =
+          subscriptions.isEmpty()
+              ? Map.of()
+              : admin().stats(FileSubscriptions.statsFilter(subscriptions));
+      FileSubscriptions.Progress progress =
+          FileSubscriptions.progress(subscriptions, attempt.failuresBefore(), stats);
       if (progress.confirmed()) {
         markApplied(attempt.plan(), attempt.restarted());
         attempt = null;
@@ -771,15 +941,25 @@ public final class Supervisor {
         return;
       }
       if (now >= attempt.deadlineNanos()) {
-        refuseWritten(List.of("Envoy did not take up " + describe(progress.pending()) + " within "
-            + VERIFY_TIMEOUT.toSeconds() + " s (their subscriptions' version_text did not change; see " + envoyLog()
-            + ")"));
+        refuseWritten(
+            List.of(
+                "Envoy did not take up "
+                    + describe(progress.pending())
+                    + " within "
+                    + VERIFY_TIMEOUT.toSeconds()
+                    + " s (their subscriptions' version_text did not change; see "
+                    + envoyLog()
+                    + ")"));
       }
     } catch (IOException e) {
       LOG.debug("admin not answering while confirming an update: {}", e.toString());
       if (now >= attempt.deadlineNanos()) {
-        refuseWritten(List.of("Envoy's admin did not answer within " + VERIFY_TIMEOUT.toSeconds()
-            + " s to confirm the update: " + e.getMessage()));
+        refuseWritten(
+            List.of(
+                "Envoy's admin did not answer within "
+                    + VERIFY_TIMEOUT.toSeconds()
+                    + " s to confirm the update: "
+                    + e.getMessage()));
       }
     }
   }
@@ -790,7 +970,8 @@ public final class Supervisor {
    */
   private List<String> rejectionReasons(List<String> rejectedFiles) {
     List<String> reasons = new ArrayList<>();
-    reasons.add("Envoy rejected " + describe(rejectedFiles) + " (update_rejected or update_failure rose)");
+    reasons.add(
+        "Envoy rejected " + describe(rejectedFiles) + " (update_rejected or update_failure rose)");
     try {
       ConfigDumpErrors.fromConfigDump(admin().configDump())
           .forEach((resource, details) -> reasons.add(resource + ": " + details));
@@ -805,8 +986,8 @@ public final class Supervisor {
 
   private static String describe(List<String> files) {
     int shown = Math.min(files.size(), 5);
-    return String.join(", ", files.subList(0, shown)) + (files.size() > shown ? " and " + (files.size() - shown)
-        + " more" : "");
+    return String.join(", ", files.subList(0, shown))
+        + (files.size() > shown ? " and " + (files.size() - shown) + " more" : "");
   }
 
   private void refuseWritten(List<String> reasons) {
@@ -814,7 +995,9 @@ public final class Supervisor {
     attempt = null;
     refusedDigest = refusalKey(plan);
     String summary = String.join("; ", reasons);
-    LOG.warn("update refused version={} reason=\"{}\"; previous files restored", plan.snapshot().getVersion(),
+    LOG.warn(
+        "update refused version={} reason=\"{}\"; previous files restored",
+        plan.snapshot().getVersion(),
         summary);
     status.rejected(plan.snapshot().getVersion(), summary, reasons);
     restoreAppliedFiles();
@@ -827,7 +1010,10 @@ public final class Supervisor {
     try {
       new ConfigWriter(settings.envoy().configDir()).write(applied.files());
     } catch (IOException e) {
-      LOG.warn("cannot restore previous config dir={} reason={}", settings.envoy().configDir(), e.toString());
+      LOG.warn(
+          "cannot restore previous config dir={} reason={}",
+          settings.envoy().configDir(),
+          e.toString());
     }
   }
 
@@ -837,7 +1023,8 @@ public final class Supervisor {
     status.applied(plan.snapshot(), restarted);
     recordAppliedFiles(plan);
     if (changed) {
-      LOG.info("applied version={} restart={}", plan.snapshot().getVersion(), restarted ? "yes" : "no");
+      LOG.info(
+          "applied version={} restart={}", plan.snapshot().getVersion(), restarted ? "yes" : "no");
       try {
         new VersionHistory(settings.historyDir(), settings.historyKeep()).record(plan.snapshot());
       } catch (IOException e) {
@@ -846,7 +1033,10 @@ public final class Supervisor {
     }
   }
 
-  /** Kept current (also when only settings or the agent changed) for the next start from these files. */
+  /**
+   * Kept current (also when only settings or the agent changed) for the next start from these
+   * files.
+   */
   private void recordAppliedFiles(LaunchPlan plan) {
     AppliedConfig record = plan.appliedRecord();
     if (record.equals(appliedRecord)) {
@@ -863,14 +1053,15 @@ public final class Supervisor {
 
   /** Graceful stop: fail health checks, drain, then stop every epoch. Blocks the caller. */
   void stopEnvoy(Duration drain) throws InterruptedException {
-    runOnLoop(() -> {
-      phase = Phase.STOPPED;
-      EnvoyAdmin admin = admin();
-      if (!epochs.isEmpty()) {
-        tryPost(admin, "/healthcheck/fail");
-        tryPost(admin, "/drain_listeners?graceful");
-      }
-    });
+    runOnLoop(
+        () -> {
+          phase = Phase.STOPPED;
+          EnvoyAdmin admin = admin();
+          if (!epochs.isEmpty()) {
+            tryPost(admin, "/healthcheck/fail");
+            tryPost(admin, "/drain_listeners?graceful");
+          }
+        });
     List<EnvoyProcess> running = callOnLoop(() -> List.copyOf(epochs));
     if (running.isEmpty()) {
       return;
@@ -880,14 +1071,16 @@ public final class Supervisor {
     running.forEach(p -> processes.signal(p, "TERM"));
     Duration stopTimeout = Duration.ofSeconds(settings.envoy().stopTimeoutS());
     if (!waitUntil(() -> running.stream().noneMatch(processes::isAlive), stopTimeout)) {
-      LOG.warn("Envoy did not exit within {} s of SIGTERM; sending SIGKILL", stopTimeout.toSeconds());
+      LOG.warn(
+          "Envoy did not exit within {} s of SIGTERM; sending SIGKILL", stopTimeout.toSeconds());
       running.forEach(p -> processes.signal(p, "KILL"));
       waitUntil(() -> running.stream().noneMatch(processes::isAlive), Duration.ofSeconds(5));
     }
-    runOnLoop(() -> {
-      epochs.clear();
-      saveTable();
-    });
+    runOnLoop(
+        () -> {
+          epochs.clear();
+          saveTable();
+        });
     LOG.info("Envoy stopped");
   }
 
@@ -909,10 +1102,11 @@ public final class Supervisor {
   }
 
   private void runOnLoop(Runnable action) throws InterruptedException {
-    callOnLoop(() -> {
-      action.run();
-      return null;
-    });
+    callOnLoop(
+        () -> {
+          action.run();
+          return null;
+        });
   }
 
   private <T> T callOnLoop(java.util.concurrent.Callable<T> action) throws InterruptedException {
@@ -961,9 +1155,11 @@ public final class Supervisor {
   private String envoyLogSince(long offset) {
     try (var file = java.nio.channels.FileChannel.open(envoyLog())) {
       long from = Math.max(offset, file.size() - 65536);
-      java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocate((int) Math.max(0, file.size() - from));
+      java.nio.ByteBuffer buffer =
+          java.nio.ByteBuffer.allocate((int) Math.max(0, file.size() - from));
       file.read(buffer, from);
-      return new String(buffer.array(), 0, buffer.position(), java.nio.charset.StandardCharsets.UTF_8);
+      return new String(
+          buffer.array(), 0, buffer.position(), java.nio.charset.StandardCharsets.UTF_8);
     } catch (IOException e) {
       return "";
     }
@@ -978,7 +1174,9 @@ public final class Supervisor {
   }
 
   private void publish() {
-    status.supervisor(phase.name(), List.copyOf(epochs),
+    status.supervisor(
+        phase.name(),
+        List.copyOf(epochs),
         applied == null ? "" : applied.snapshot().getVersion(),
         attempt == null ? "" : attempt.plan().snapshot().getVersion());
   }

@@ -10,9 +10,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Talks to systemd ({@code Type=notify}): one datagram of {@code KEY=VALUE} lines to
- * {@code $NOTIFY_SOCKET}, through libc via JNA because the JDK cannot send UNIX datagrams. Without
- * {@code NOTIFY_SOCKET} (not under systemd) every call does nothing.
+ * Talks to systemd ({@code Type=notify}): one datagram of {@code KEY=VALUE} lines to {@code
+ * $NOTIFY_SOCKET}, through libc via JNA because the JDK cannot send UNIX datagrams. Without {@code
+ * NOTIFY_SOCKET} (not under systemd) every call does nothing.
  */
 final class SystemdNotifier {
 
@@ -49,7 +49,9 @@ final class SystemdNotifier {
     try {
       return new SystemdNotifier(path, Native.load("c", LibC.class));
     } catch (UnsatisfiedLinkError | RuntimeException e) {
-      LOG.warn("cannot load libc for sd_notify; systemd will not hear from the agent reason={}", e.toString());
+      LOG.warn(
+          "cannot load libc for sd_notify; systemd will not hear from the agent reason={}",
+          e.toString());
       return new SystemdNotifier(null, null);
     }
   }

@@ -25,11 +25,16 @@ import java.util.TreeMap;
  *
  * @param version the snapshot's version
  * @param snapshotSha256 sha256 of the snapshot's protobuf bytes
- * @param renderInputs everything besides the snapshot that rendering depends on (settings, agent version)
+ * @param renderInputs everything besides the snapshot that rendering depends on (settings, agent
+ *     version)
  * @param filesDigest {@link RenderedFiles#digest()} of the files as written
  * @param watchedVersions each watched file (relative to the config directory) and its version_info
  */
-public record AppliedConfig(String version, String snapshotSha256, String renderInputs, String filesDigest,
+public record AppliedConfig(
+    String version,
+    String snapshotSha256,
+    String renderInputs,
+    String filesDigest,
     SortedMap<String, String> watchedVersions) {
 
   private static final String VERSION = "version";
@@ -52,7 +57,8 @@ public record AppliedConfig(String version, String snapshotSha256, String render
 
   /** Whether this record describes {@code snapshot} rendered with {@code renderInputs}. */
   public boolean describes(RouteSnapshot snapshot, String renderInputs) {
-    return version.equals(snapshot.getVersion()) && this.renderInputs.equals(renderInputs)
+    return version.equals(snapshot.getVersion())
+        && this.renderInputs.equals(renderInputs)
         && snapshotSha256.equals(snapshotSha256(snapshot));
   }
 
@@ -76,13 +82,16 @@ public record AppliedConfig(String version, String snapshotSha256, String render
 
   /** Replaces {@code file} atomically. */
   public void write(Path file) throws IOException {
-    StringBuilder text = new StringBuilder("# envoy-agent: what ").append(RenderedConfig.BOOTSTRAP_FILE)
-        .append(" and its watched files were rendered from; see AppliedConfig\n");
+    StringBuilder text =
+        new StringBuilder("# envoy-agent: what ")
+            .append(RenderedConfig.BOOTSTRAP_FILE)
+            .append(" and its watched files were rendered from; see AppliedConfig\n");
     appendProperty(text, VERSION, version);
     appendProperty(text, SNAPSHOT_SHA256, snapshotSha256);
     appendProperty(text, RENDER_INPUTS, renderInputs);
     appendProperty(text, FILES_DIGEST, filesDigest);
-    watchedVersions.forEach((watched, versionInfo) -> appendProperty(text, WATCHED_PREFIX + watched, versionInfo));
+    watchedVersions.forEach(
+        (watched, versionInfo) -> appendProperty(text, WATCHED_PREFIX + watched, versionInfo));
     AtomicFiles.write(file, text.toString().getBytes(StandardCharsets.UTF_8));
   }
 
@@ -92,7 +101,8 @@ public record AppliedConfig(String version, String snapshotSha256, String render
    * @throws IOException if it cannot be read or lacks a field (e.g. truncated)
    */
   public static Optional<AppliedConfig> read(Path file) throws IOException {
-    // java.util.Properties rather than JSON: read on the way to starting Envoy after a reboot, where
+    // java.util.Properties rather than JSON: read on the way to starting Envoy after a reboot,
+    // where
     // a cold JSON mapper would cost a few hundred milliseconds.
     Properties properties = new Properties();
     try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
@@ -108,8 +118,13 @@ public record AppliedConfig(String version, String snapshotSha256, String render
         watched.put(key.substring(WATCHED_PREFIX.length()), properties.getProperty(key));
       }
     }
-    return Optional.of(new AppliedConfig(required(properties, VERSION, file), required(properties, SNAPSHOT_SHA256, file),
-        required(properties, RENDER_INPUTS, file), required(properties, FILES_DIGEST, file), watched));
+    return Optional.of(
+        new AppliedConfig(
+            required(properties, VERSION, file),
+            required(properties, SNAPSHOT_SHA256, file),
+            required(properties, RENDER_INPUTS, file),
+            required(properties, FILES_DIGEST, file),
+            watched));
   }
 
   private static String required(Properties properties, String key, Path file) throws IOException {
@@ -129,7 +144,11 @@ public record AppliedConfig(String version, String snapshotSha256, String render
     } catch (IOException e) {
       throw new UncheckedIOException("a StringWriter does not fail", e);
     }
-    // store() starts with a date comment; only the escaped key=value line is kept, so equal records are equal files.
-    line.toString().lines().filter(l -> !l.startsWith("#")).forEach(l -> text.append(l).append('\n'));
+    // store() starts with a date comment; only the escaped key=value line is kept, so equal records
+    // are equal files.
+    line.toString()
+        .lines()
+        .filter(l -> !l.startsWith("#"))
+        .forEach(l -> text.append(l).append('\n'));
   }
 }

@@ -47,12 +47,14 @@ public final class ConfigWriter {
         writeIfChanged(topLevel, content, written);
       }
     }
-    boolean bootstrapChanged = writeIfChanged(RenderedConfig.BOOTSTRAP_FILE, files.bootstrap(), written);
+    boolean bootstrapChanged =
+        writeIfChanged(RenderedConfig.BOOTSTRAP_FILE, files.bootstrap(), written);
     List<String> removed = removeStale(files.watched().keySet());
     return new WriteOutcome(bootstrapChanged, written, removed);
   }
 
-  private boolean writeIfChanged(String name, byte[] content, List<String> written) throws IOException {
+  private boolean writeIfChanged(String name, byte[] content, List<String> written)
+      throws IOException {
     Path target = dir.resolve(name);
     if (AtomicFiles.hasContent(target, content)) {
       return false;
@@ -62,7 +64,9 @@ public final class ConfigWriter {
     return true;
   }
 
-  /** Deletes watched files this configuration no longer has; never touches files it does not own. */
+  /**
+   * Deletes watched files this configuration no longer has; never touches files it does not own.
+   */
   private List<String> removeStale(Set<String> keep) throws IOException {
     Set<String> owned = new TreeSet<>();
     for (String topLevel : List.of(RenderedConfig.LDS_FILE, RenderedConfig.CDS_FILE)) {
@@ -97,7 +101,8 @@ public final class ConfigWriter {
 
   /** Left-overs of a write interrupted by a crash. */
   private static void removeTemporaries(Path in) throws IOException {
-    try (DirectoryStream<Path> entries = Files.newDirectoryStream(in, AtomicFiles.TEMP_PREFIX + "*")) {
+    try (DirectoryStream<Path> entries =
+        Files.newDirectoryStream(in, AtomicFiles.TEMP_PREFIX + "*")) {
       for (Path entry : entries) {
         Files.deleteIfExists(entry);
       }

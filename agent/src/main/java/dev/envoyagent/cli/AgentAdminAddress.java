@@ -8,11 +8,17 @@ import picocli.CommandLine.Option;
 /** The options of the commands that talk to the local agent: where its admin listener is. */
 final class AgentAdminAddress {
 
-  @Option(names = "--admin", paramLabel = "HOST:PORT",
-      description = "The agent's admin listener (default: admin.listen of --config, else 127.0.0.1:9902).")
+  @Option(
+      names = "--admin",
+      paramLabel = "HOST:PORT",
+      description =
+          "The agent's admin listener (default: admin.listen of --config, else 127.0.0.1:9902).")
   String admin;
 
-  @Option(names = "--config", paramLabel = "FILE", description = "Read admin.listen from this agent.yaml.")
+  @Option(
+      names = "--config",
+      paramLabel = "FILE",
+      description = "Read admin.listen from this agent.yaml.")
   Path config;
 
   /** --admin, else admin.listen of --config, else the default. */

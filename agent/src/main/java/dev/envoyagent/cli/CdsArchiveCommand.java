@@ -20,26 +20,32 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * Writes an AppCDS archive (JDK 17's dynamic archive) of the classes the agent loads to start
- * Envoy from its routes. Half of a cold start is loading and verifying those classes, the Envoy API
- * above all; with the archive mapped, the agent serves its last known good routes about twice as
- * fast after a reboot. The archive only fits the JVM and jar it was written with, so it is written
- * where the agent runs (the build, the package's postinst) and the launcher passes it on; a JVM
- * that does not match ignores it and starts the slow way.
+ * Writes an AppCDS archive (JDK 17's dynamic archive) of the classes the agent loads to start Envoy
+ * from its routes. Half of a cold start is loading and verifying those classes, the Envoy API above
+ * all; with the archive mapped, the agent serves its last known good routes about twice as fast
+ * after a reboot. The archive only fits the JVM and jar it was written with, so it is written where
+ * the agent runs (the build, the package's postinst) and the launcher passes it on; a JVM that does
+ * not match ignores it and starts the slow way.
  */
-@Command(name = "cds-archive", description = {
-    "Writes a class data sharing archive for this JVM and agent jar, so that the agent starts faster.",
-    "The launcher uses ENVOY_AGENT_CDS_ARCHIVE, or envoy-agent.jsa beside it, when the file is there."})
+@Command(
+    name = "cds-archive",
+    description = {
+      "Writes a class data sharing archive for this JVM and agent jar, so that the agent starts faster.",
+      "The launcher uses ENVOY_AGENT_CDS_ARCHIVE, or envoy-agent.jsa beside it, when the file is there."
+    })
 final class CdsArchiveCommand implements Callable<Integer> {
 
   static final String TRAINING_RESOURCES = "/dev/envoyagent/cli/cds-training/";
   static final long TIMEOUT_S = 180;
 
-  @CommandLine.Spec
-  CommandLine.Model.CommandSpec spec;
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--out", required = true, paramLabel = "FILE",
-      description = "The archive to write; replaced atomically, so a running agent keeps the one it mapped.")
+  @Option(
+      names = "--out",
+      required = true,
+      paramLabel = "FILE",
+      description =
+          "The archive to write; replaced atomically, so a running agent keeps the one it mapped.")
   Path out;
 
   @Override
@@ -48,34 +54,53 @@ final class CdsArchiveCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     Path jar = ownJar();
     if (jar == null) {
-      err.println("cds-archive: the agent does not run from a jar file, so there is nothing to archive");
+      err.println(
+          "cds-archive: the agent does not run from a jar file, so there is nothing to archive");
       return ExitCodes.INVALID;
     }
     Path target = out.toAbsolutePath().normalize();
     Path parent = target.getParent();
     if (!Files.isDirectory(parent) || !Files.isWritable(parent)) {
-      err.println("cds-archive: --out " + target + ": directory " + parent + " does not exist or is not writable");
+      err.println(
+          "cds-archive: --out "
+              + target
+              + ": directory "
+              + parent
+              + " does not exist or is not writable");
       return ExitCodes.INVALID;
     }
-    Path partial = parent.resolve("." + target.getFileName() + ".partial-" + ProcessHandle.current().pid());
+    Path partial =
+        parent.resolve("." + target.getFileName() + ".partial-" + ProcessHandle.current().pid());
     Path training = Files.createTempDirectory("envoy-agent-cds-");
     try {
       List<String> command = trainingCommand(jar, partial, unpackTraining(training));
-      Process process = new ProcessBuilder(command).redirectErrorStream(true)
-          .redirectOutput(training.resolve("training.log").toFile()).start();
+      Process process =
+          new ProcessBuilder(command)
+              .redirectErrorStream(true)
+              .redirectOutput(training.resolve("training.log").toFile())
+              .start();
       if (!process.waitFor(TIMEOUT_S, TimeUnit.SECONDS)) {
         process.destroyForcibly();
-        err.println("cds-archive: the training run did not finish within " + TIMEOUT_S + " s; no archive written");
+        err.println(
+            "cds-archive: the training run did not finish within "
+                + TIMEOUT_S
+                + " s; no archive written");
         return ExitCodes.INVALID;
       }
       if (process.exitValue() != 0 || !Files.isRegularFile(partial) || Files.size(partial) == 0) {
-        err.println("cds-archive: the training run failed (exit " + process.exitValue() + "); no archive written: "
-            + lastLines(training.resolve("training.log")));
+        err.println(
+            "cds-archive: the training run failed (exit "
+                + process.exitValue()
+                + "); no archive written: "
+                + lastLines(training.resolve("training.log")));
         return ExitCodes.INVALID;
       }
       Files.setPosixFilePermissions(partial, PosixFilePermissions.fromString("rw-r--r--"));
-      Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-      stdout.printf("wrote %s (%d MB) for java %s and %s%n", target, Files.size(target) >> 20, Runtime.version(), jar);
+      Files.move(
+          partial, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      stdout.printf(
+          "wrote %s (%d MB) for java %s and %s%n",
+          target, Files.size(target) >> 20, Runtime.version(), jar);
       return ExitCodes.OK;
     } finally {
       Files.deleteIfExists(partial);
@@ -88,16 +113,27 @@ final class CdsArchiveCommand implements Callable<Integer> {
    * training routes with the training config, then writes what it loaded to {@code archive}.
    */
   static List<String> trainingCommand(Path jar, Path archive, Path training) {
-    return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-XX:ArchiveClassesAtExit=" + archive, "-XX:+UseSerialGC", "-Xmx256m",
-        "-cp", jar.toString(), CdsTraining.class.getName(),
-        "render", "--config", training.resolve("agent.yaml").toString(),
-        "--routes", training.resolve("routes.yaml").toString(), "--out", training.resolve("out").toString());
+    return List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-XX:ArchiveClassesAtExit=" + archive,
+        "-XX:+UseSerialGC",
+        "-Xmx256m",
+        "-cp",
+        jar.toString(),
+        CdsTraining.class.getName(),
+        "render",
+        "--config",
+        training.resolve("agent.yaml").toString(),
+        "--routes",
+        training.resolve("routes.yaml").toString(),
+        "--out",
+        training.resolve("out").toString());
   }
 
   private static Path unpackTraining(Path dir) throws IOException {
     for (String name : List.of("agent.yaml", "routes.yaml")) {
-      try (InputStream in = CdsArchiveCommand.class.getResourceAsStream(TRAINING_RESOURCES + name)) {
+      try (InputStream in =
+          CdsArchiveCommand.class.getResourceAsStream(TRAINING_RESOURCES + name)) {
         if (in == null) {
           throw new IOException("training resource " + name + " is missing from the jar");
         }
@@ -109,7 +145,9 @@ final class CdsArchiveCommand implements Callable<Integer> {
 
   private static Path ownJar() {
     try {
-      Path location = Path.of(CdsArchiveCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+      Path location =
+          Path.of(
+              CdsArchiveCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
       return Files.isRegularFile(location) ? location : null;
     } catch (URISyntaxException | SecurityException e) {
       return null;
@@ -123,13 +161,16 @@ final class CdsArchiveCommand implements Callable<Integer> {
 
   private static void deleteTree(Path dir) throws IOException {
     try (Stream<Path> paths = Files.walk(dir)) {
-      paths.sorted(Comparator.reverseOrder()).forEach(path -> {
-        try {
-          Files.delete(path);
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
-        }
-      });
+      paths
+          .sorted(Comparator.reverseOrder())
+          .forEach(
+              path -> {
+                try {
+                  Files.delete(path);
+                } catch (IOException e) {
+                  throw new UncheckedIOException(e);
+                }
+              });
     }
   }
 }

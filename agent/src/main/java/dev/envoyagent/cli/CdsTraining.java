@@ -12,7 +12,8 @@ public final class CdsTraining {
   private CdsTraining() {}
 
   public static void main(String[] args) {
-    LoggerFactory.getLogger(CdsTraining.class).info("class data sharing training run: {}", String.join(" ", args));
+    LoggerFactory.getLogger(CdsTraining.class)
+        .info("class data sharing training run: {}", String.join(" ", args));
     System.exit(EnvoyAgentCommand.commandLine().execute(args));
   }
 }

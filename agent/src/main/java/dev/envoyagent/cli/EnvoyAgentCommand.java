@@ -10,15 +10,22 @@ import picocli.CommandLine.Command;
     scope = CommandLine.ScopeType.INHERIT, // --help and --version on every command too
     versionProvider = EnvoyAgentCommand.Version.class,
     description = "Renders Envoy configuration from routes and keeps Envoy serving them.",
-    subcommands = {RunCommand.class, StatusCommand.class, ValidateCommand.class, RenderCommand.class,
-        DrainCommand.class, VersionCommand.class,
-        ControlPlaneCommand.class, FleetCommand.class, CdsArchiveCommand.class},
+    subcommands = {
+      RunCommand.class,
+      StatusCommand.class,
+      ValidateCommand.class,
+      RenderCommand.class,
+      DrainCommand.class,
+      VersionCommand.class,
+      ControlPlaneCommand.class,
+      FleetCommand.class,
+      CdsArchiveCommand.class
+    },
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:ok", "1:invalid input or failed operation", "2:usage error"})
 public final class EnvoyAgentCommand implements Runnable {
 
-  @CommandLine.Spec
-  CommandLine.Model.CommandSpec spec;
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Override
   public void run() {

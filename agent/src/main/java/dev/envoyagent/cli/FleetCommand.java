@@ -18,17 +18,23 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "fleet", description = {
-    "Shows the hosts a reference control plane knows: state, applied version, last heartbeat and errors.",
-    "Reads GET /fleet from the control plane's HTTP port."})
+@Command(
+    name = "fleet",
+    description = {
+      "Shows the hosts a reference control plane knows: state, applied version, last heartbeat and errors.",
+      "Reads GET /fleet from the control plane's HTTP port."
+    })
 final class FleetCommand implements Callable<Integer> {
 
-  private static final List<String> HEADER = List.of("HOST", "ZONE", "STATE", "APPLIED", "HEARTBEAT", "STREAM", "ERROR");
+  private static final List<String> HEADER =
+      List.of("HOST", "ZONE", "STATE", "APPLIED", "HEARTBEAT", "STREAM", "ERROR");
 
-  @CommandLine.Spec
-  CommandLine.Model.CommandSpec spec;
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--control-plane", required = true, paramLabel = "HOST:PORT",
+  @Option(
+      names = "--control-plane",
+      required = true,
+      paramLabel = "HOST:PORT",
       converter = ControlPlaneCommand.AddressConverter.class,
       description = "The control plane's HTTP address (its --http), e.g. 127.0.0.1:18001.")
   InetSocketAddress controlPlane;
@@ -36,7 +42,11 @@ final class FleetCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print the control plane's JSON as it is.")
   boolean json;
 
-  @Option(names = "--timeout-ms", paramLabel = "MS", defaultValue = "5000", description = "Default: ${DEFAULT-VALUE}.")
+  @Option(
+      names = "--timeout-ms",
+      paramLabel = "MS",
+      defaultValue = "5000",
+      description = "Default: ${DEFAULT-VALUE}.")
   long timeoutMs;
 
   @Override
@@ -46,9 +56,12 @@ final class FleetCommand implements Callable<Integer> {
     URI uri = URI.create("http://" + HostPort.format(controlPlane) + "/fleet");
     String body;
     try {
-      HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(timeoutMs)).build();
-      HttpResponse<String> response = client.send(HttpRequest.newBuilder(uri).timeout(Duration.ofMillis(timeoutMs))
-          .GET().build(), HttpResponse.BodyHandlers.ofString());
+      HttpClient client =
+          HttpClient.newBuilder().connectTimeout(Duration.ofMillis(timeoutMs)).build();
+      HttpResponse<String> response =
+          client.send(
+              HttpRequest.newBuilder(uri).timeout(Duration.ofMillis(timeoutMs)).GET().build(),
+              HttpResponse.BodyHandlers.ofString());
       if (response.statusCode() != 200) {
         err.println("fleet: " + uri + " answered " + response.statusCode());
         return ExitCodes.INVALID;
@@ -77,9 +90,15 @@ final class FleetCommand implements Callable<Integer> {
     List<List<String>> rows = new ArrayList<>();
     rows.add(HEADER);
     for (JsonNode host : fleet.path("hosts")) {
-      rows.add(List.of(host.path("id").asText(), dash(host.path("zone").asText()), host.path("state").asText(),
-          dash(host.path("applied_version").asText()), age(host.path("last_heartbeat_age_ms").asLong(-1)),
-          host.path("stream_connected").asBoolean() ? "up" : "down", error(host)));
+      rows.add(
+          List.of(
+              host.path("id").asText(),
+              dash(host.path("zone").asText()),
+              host.path("state").asText(),
+              dash(host.path("applied_version").asText()),
+              age(host.path("last_heartbeat_age_ms").asLong(-1)),
+              host.path("stream_connected").asBoolean() ? "up" : "down",
+              error(host)));
     }
     int[] widths = new int[HEADER.size()];
     for (List<String> row : rows) {
@@ -88,24 +107,36 @@ final class FleetCommand implements Callable<Integer> {
       }
     }
     StringBuilder text = new StringBuilder();
-    text.append("serving ").append(fleet.path("serving_version").asText()).append(" (routes ")
-        .append(fleet.path("routes_version").asText()).append("), ").append(rows.size() - 1)
-        .append(rows.size() == 2 ? " host" : " hosts").append('\n');
+    text.append("serving ")
+        .append(fleet.path("serving_version").asText())
+        .append(" (routes ")
+        .append(fleet.path("routes_version").asText())
+        .append("), ")
+        .append(rows.size() - 1)
+        .append(rows.size() == 2 ? " host" : " hosts")
+        .append('\n');
     for (List<String> row : rows) {
       StringBuilder line = new StringBuilder();
       for (int i = 0; i < row.size(); i++) {
-        line.append(i == row.size() - 1 ? row.get(i) : String.format("%-" + widths[i] + "s  ", row.get(i)));
+        line.append(
+            i == row.size() - 1 ? row.get(i) : String.format("%-" + widths[i] + "s  ", row.get(i)));
       }
       text.append(line.toString().stripTrailing()).append('\n');
     }
     return text.toString();
   }
 
-  /** A refused snapshot first (the agent is not running what it was sent), then the agent's own error. */
+  /**
+   * A refused snapshot first (the agent is not running what it was sent), then the agent's own
+   * error.
+   */
   private static String error(JsonNode host) {
     JsonNode errors = host.path("nack_errors");
     if (host.path("refusing").asBoolean() && errors.size() > 0) {
-      return "refused " + host.path("nacked_version").asText() + ": " + errors.get(0).asText()
+      return "refused "
+          + host.path("nacked_version").asText()
+          + ": "
+          + errors.get(0).asText()
           + (errors.size() > 1 ? " (+" + (errors.size() - 1) + " more)" : "");
     }
     String last = host.path("last_error").asText();

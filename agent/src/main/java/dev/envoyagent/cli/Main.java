@@ -1,7 +1,5 @@
 package dev.envoyagent.cli;
 
-import picocli.CommandLine;
-
 /** Entry point of the envoy-agent command. */
 public final class Main {
 

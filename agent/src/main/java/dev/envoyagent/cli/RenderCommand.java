@@ -18,33 +18,54 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "render", description = {
-    "Writes the Envoy configuration for a routes file into a directory.",
-    "Writes DIR/bootstrap.json and every file it refers to (by absolute path inside DIR), then prints them."})
+@Command(
+    name = "render",
+    description = {
+      "Writes the Envoy configuration for a routes file into a directory.",
+      "Writes DIR/bootstrap.json and every file it refers to (by absolute path inside DIR), then prints them."
+    })
 final class RenderCommand implements Callable<Integer> {
 
-  @CommandLine.Spec
-  CommandLine.Model.CommandSpec spec;
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--routes", required = true, paramLabel = "FILE", description = "Routes file (YAML or JSON).")
+  @Option(
+      names = "--routes",
+      required = true,
+      paramLabel = "FILE",
+      description = "Routes file (YAML or JSON).")
   Path routes;
 
-  @Option(names = "--out", required = true, paramLabel = "DIR", description = "Directory to write into.")
+  @Option(
+      names = "--out",
+      required = true,
+      paramLabel = "DIR",
+      description = "Directory to write into.")
   Path out;
 
-  @Option(names = "--config", paramLabel = "FILE",
+  @Option(
+      names = "--config",
+      paramLabel = "FILE",
       description = "The agent's config, for node identity, admin port and delivery.")
   Path config;
 
-  @Option(names = "--delivery", paramLabel = "MODE",
-      description = "files (default: watched files, no restart on route changes) or restart (all static).")
+  @Option(
+      names = "--delivery",
+      paramLabel = "MODE",
+      description =
+          "files (default: watched files, no restart on route changes) or restart (all static).")
   Delivery delivery;
 
-  @Option(names = "--node-id", paramLabel = "ID", defaultValue = "envoy-agent",
+  @Option(
+      names = "--node-id",
+      paramLabel = "ID",
+      defaultValue = "envoy-agent",
       description = "Node id when no --config is given (default: ${DEFAULT-VALUE}).")
   String nodeId;
 
-  @Option(names = "--node-cluster", paramLabel = "NAME", defaultValue = "default",
+  @Option(
+      names = "--node-cluster",
+      paramLabel = "NAME",
+      defaultValue = "default",
       description = "Node cluster when no --config is given (default: ${DEFAULT-VALUE}).")
   String nodeCluster;
 
@@ -62,8 +83,12 @@ final class RenderCommand implements Callable<Integer> {
         return ExitCodes.INVALID;
       }
     } else {
-      settings = new RenderSettings(new AgentSettings.NodeSettings(nodeId, nodeCluster, ""),
-          AgentConfigLoader.DEFAULT_ADMIN_PORT, Delivery.FILES, dir);
+      settings =
+          new RenderSettings(
+              new AgentSettings.NodeSettings(nodeId, nodeCluster, ""),
+              AgentConfigLoader.DEFAULT_ADMIN_PORT,
+              Delivery.FILES,
+              dir);
     }
     if (delivery != null) {
       settings = settings.withDelivery(delivery);
@@ -77,14 +102,24 @@ final class RenderCommand implements Callable<Integer> {
     }
     try {
       WriteOutcome outcome = new ConfigWriter(dir).write(rendered.toFiles());
-      stdout.println("rendered version " + rendered.version() + " (" + settings.delivery().configName()
-          + " delivery) into " + dir);
+      stdout.println(
+          "rendered version "
+              + rendered.version()
+              + " ("
+              + settings.delivery().configName()
+              + " delivery) into "
+              + dir);
       stdout.println("  " + dir.resolve(RenderedConfig.BOOTSTRAP_FILE) + " (bootstrap)");
       for (String file : rendered.watchedFiles().keySet()) {
         stdout.println("  " + dir.resolve(file));
       }
-      stdout.println(outcome.written().size() + " written, " + (rendered.watchedFiles().size() + 1
-          - outcome.written().size()) + " unchanged, " + outcome.removed().size() + " removed");
+      stdout.println(
+          outcome.written().size()
+              + " written, "
+              + (rendered.watchedFiles().size() + 1 - outcome.written().size())
+              + " unchanged, "
+              + outcome.removed().size()
+              + " removed");
       return ExitCodes.OK;
     } catch (IOException e) {
       err.println("cannot write into " + dir + ": " + e);

@@ -10,15 +10,21 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "run", description = {
-    "Keeps Envoy serving the routes: renders, validates, applies, hot-restarts when it must.",
-    "SIGHUP reloads; SIGUSR1 goes to Envoy; SIGTERM drains and stops; SIGUSR2 exits and leaves Envoy running."})
+@Command(
+    name = "run",
+    description = {
+      "Keeps Envoy serving the routes: renders, validates, applies, hot-restarts when it must.",
+      "SIGHUP reloads; SIGUSR1 goes to Envoy; SIGTERM drains and stops; SIGUSR2 exits and leaves Envoy running."
+    })
 final class RunCommand implements Callable<Integer> {
 
-  @CommandLine.Spec
-  CommandLine.Model.CommandSpec spec;
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--config", required = true, paramLabel = "FILE", description = "The agent's config (agent.yaml).")
+  @Option(
+      names = "--config",
+      required = true,
+      paramLabel = "FILE",
+      description = "The agent's config (agent.yaml).")
   Path config;
 
   @Override

@@ -17,21 +17,26 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "status", description = {
-    "Summarises what the local agent is doing, from its admin endpoint.",
-    "Exit code 0 healthy, 1 degraded, 2 unreachable: usable as a monitoring check."},
-    exitCodeList = {"0:healthy", "1:degraded, or --config is invalid", "2:unreachable, or a usage error"})
+@Command(
+    name = "status",
+    description = {
+      "Summarises what the local agent is doing, from its admin endpoint.",
+      "Exit code 0 healthy, 1 degraded, 2 unreachable: usable as a monitoring check."
+    },
+    exitCodeList = {
+      "0:healthy",
+      "1:degraded, or --config is invalid",
+      "2:unreachable, or a usage error"
+    })
 final class StatusCommand implements Callable<Integer> {
 
   static final int DEGRADED = 1;
   static final int UNREACHABLE = 2;
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  @CommandLine.Spec
-  CommandLine.Model.CommandSpec spec;
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  @CommandLine.Mixin
-  AgentAdminAddress adminAddress;
+  @CommandLine.Mixin AgentAdminAddress adminAddress;
 
   @Option(names = "--json", description = "Print the agent's /status JSON as it is.")
   boolean json;
@@ -48,16 +53,27 @@ final class StatusCommand implements Callable<Integer> {
     }
     JsonNode status;
     try {
-      HttpResponse<String> response = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build()
-          .send(HttpRequest.newBuilder(URI.create("http://" + address + "/status")).timeout(Duration.ofSeconds(3))
-              .GET().build(), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> response =
+          HttpClient.newBuilder()
+              .connectTimeout(Duration.ofSeconds(2))
+              .build()
+              .send(
+                  HttpRequest.newBuilder(URI.create("http://" + address + "/status"))
+                      .timeout(Duration.ofSeconds(3))
+                      .GET()
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString());
       if (response.statusCode() != 200) {
         throw new IOException("GET /status answered " + response.statusCode());
       }
       status = JSON.readTree(response.body());
     } catch (IOException | IllegalArgumentException e) {
-      out.println(paint("UNREACHABLE", "31") + "  envoy-agent admin at " + address + ": "
-          + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
+      out.println(
+          paint("UNREACHABLE", "31")
+              + "  envoy-agent admin at "
+              + address
+              + ": "
+              + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
       return UNREACHABLE;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -89,7 +105,8 @@ final class StatusCommand implements Callable<Integer> {
     if (!s.path("sourceError").asText("").isEmpty()) {
       problems.add("routes refused: " + s.path("sourceError").asText());
     }
-    if (view.path("control_plane").isObject() && !s.path("controlPlaneConnected").asBoolean(false)) {
+    if (view.path("control_plane").isObject()
+        && !s.path("controlPlaneConnected").asBoolean(false)) {
       problems.add("control plane unreachable (serving the last known good routes)");
     }
     if (view.path("draining").asBoolean(false)) {
@@ -101,28 +118,64 @@ final class StatusCommand implements Callable<Integer> {
   private void print(PrintWriter out, JsonNode view, List<String> problems) {
     JsonNode s = view.path("status");
     String verdict = problems.isEmpty() ? paint("HEALTHY", "32") : paint("DEGRADED", "33");
-    row(out, "envoy-agent", view.path("agent_version").asText() + "  up " + duration(view.path("uptime_s").asLong())
-        + "  " + verdict);
+    row(
+        out,
+        "envoy-agent",
+        view.path("agent_version").asText()
+            + "  up "
+            + duration(view.path("uptime_s").asLong())
+            + "  "
+            + verdict);
     StringBuilder epochs = new StringBuilder();
     for (JsonNode epoch : s.path("epochs")) {
-      epochs.append(epochs.length() == 0 ? "" : ", ").append("epoch ").append(epoch.path("epoch").asInt())
-          .append(" pid ").append(epoch.path("pid").asLong());
+      epochs
+          .append(epochs.length() == 0 ? "" : ", ")
+          .append("epoch ")
+          .append(epoch.path("epoch").asInt())
+          .append(" pid ")
+          .append(epoch.path("pid").asLong());
     }
-    row(out, "envoy", s.path("phase").asText() + "  " + (epochs.length() == 0 ? "no process" : epochs));
-    row(out, "routes", "applied " + orDash(s.path("appliedVersion").asText()) + "  newest "
-        + orDash(s.path("newestVersion").asText()) + "  applied " + s.path("appliedCount").asLong() + " times");
+    row(
+        out,
+        "envoy",
+        s.path("phase").asText() + "  " + (epochs.length() == 0 ? "no process" : epochs));
+    row(
+        out,
+        "routes",
+        "applied "
+            + orDash(s.path("appliedVersion").asText())
+            + "  newest "
+            + orDash(s.path("newestVersion").asText())
+            + "  applied "
+            + s.path("appliedCount").asLong()
+            + " times");
     if (!s.path("sourceError").asText("").isEmpty()) {
       problems.add("routes refused: " + s.path("sourceError").asText());
     }
     if (view.path("control_plane").isObject()) {
-      row(out, "control plane", orDash(s.path("controlPlaneTarget").asText()) + "  "
-          + (s.path("controlPlaneConnected").asBoolean() ? "connected" : "disconnected"));
+      row(
+          out,
+          "control plane",
+          orDash(s.path("controlPlaneTarget").asText())
+              + "  "
+              + (s.path("controlPlaneConnected").asBoolean() ? "connected" : "disconnected"));
     }
-    row(out, "restarts", "hot " + s.path("hotRestarts").asLong() + "  cold " + s.path("coldRestarts").asLong()
-        + "  failed " + s.path("failedRestarts").asLong() + "  crashes " + s.path("envoyCrashes").asLong());
+    row(
+        out,
+        "restarts",
+        "hot "
+            + s.path("hotRestarts").asLong()
+            + "  cold "
+            + s.path("coldRestarts").asLong()
+            + "  failed "
+            + s.path("failedRestarts").asLong()
+            + "  crashes "
+            + s.path("envoyCrashes").asLong());
     for (JsonNode check : view.path("local_services")) {
-      row(out, "local " + check.path("name").asText(), (check.path("healthy").asBoolean() ? "up" : "down  "
-          + check.path("detail").asText()));
+      row(
+          out,
+          "local " + check.path("name").asText(),
+          (check.path("healthy").asBoolean() ? "up" : "down  " + check.path("detail").asText()));
     }
     row(out, "last error", orDash(s.path("lastError").asText()));
     for (String problem : problems) {
@@ -139,7 +192,9 @@ final class StatusCommand implements Callable<Integer> {
   }
 
   private static String duration(long seconds) {
-    return seconds < 120 ? seconds + "s" : seconds < 7200 ? seconds / 60 + "m" : seconds / 3600 + "h";
+    return seconds < 120
+        ? seconds + "s"
+        : seconds < 7200 ? seconds / 60 + "m" : seconds / 3600 + "h";
   }
 
   /** Colour only for a person at a terminal. */

@@ -8,13 +8,13 @@ import picocli.CommandLine.Command;
 @Command(name = "version", description = "Prints the agent's version.")
 final class VersionCommand implements Callable<Integer> {
 
-  @CommandLine.Spec
-  CommandLine.Model.CommandSpec spec;
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Override
   public Integer call() {
-    spec.commandLine().getOut().println("envoy-agent " + AgentVersion.version()
-        + " (java " + Runtime.version() + ")");
+    spec.commandLine()
+        .getOut()
+        .println("envoy-agent " + AgentVersion.version() + " (java " + Runtime.version() + ")");
     return ExitCodes.OK;
   }
 }

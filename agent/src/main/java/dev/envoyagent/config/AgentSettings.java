@@ -6,8 +6,8 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * The agent's configuration after defaults and validation: every value here is usable as is.
- * Built only by {@link AgentConfigLoader}.
+ * The agent's configuration after defaults and validation: every value here is usable as is. Built
+ * only by {@link AgentConfigLoader}.
  */
 public record AgentSettings(
     NodeSettings node,
@@ -61,35 +61,59 @@ public record AgentSettings(
 
   /** Where snapshots come from over gRPC, and how to reach it. */
   public record ControlPlaneSettings(
-      List<ListenAddress> addresses,
-      Optional<TlsFiles> tls,
-      int splayMs,
-      int connectTimeoutMs) {
+      List<ListenAddress> addresses, Optional<TlsFiles> tls, int splayMs, int connectTimeoutMs) {
     public ControlPlaneSettings {
       addresses = List.copyOf(addresses);
     }
   }
 
-  /** PEM files; the client certificate and key are for mutual TLS and come together or not at all. */
+  /**
+   * PEM files; the client certificate and key are for mutual TLS and come together or not at all.
+   */
   public record TlsFiles(Path caFile, Optional<Path> certFile, Optional<Path> keyFile) {}
 
   public record HeartbeatSettings(int intervalMs, int timeoutMs) {}
 
   /** Same settings, another identity (filled from EC2 instance metadata). */
   public AgentSettings withNode(NodeSettings other) {
-    return new AgentSettings(other, routesFile, envoy, stateDir, adminListen, historyKeep, restart, controlPlane,
-        heartbeat, localServices, logFormat, statsd, statsdIntervalMs, ec2);
+    return new AgentSettings(
+        other,
+        routesFile,
+        envoy,
+        stateDir,
+        adminListen,
+        historyKeep,
+        restart,
+        controlPlane,
+        heartbeat,
+        localServices,
+        logFormat,
+        statsd,
+        statsdIntervalMs,
+        ec2);
   }
 
-  /** Whether to read identity from EC2 instance metadata: AUTO (if reachable), ON (required), OFF. */
-  public enum Ec2Use { AUTO, ON, OFF }
+  /**
+   * Whether to read identity from EC2 instance metadata: AUTO (if reachable), ON (required), OFF.
+   */
+  public enum Ec2Use {
+    AUTO,
+    ON,
+    OFF
+  }
 
   /** TEXT: one human line per event (journald adds the time); JSON: one JSON object per line. */
-  public enum LogFormat { TEXT, JSON }
+  public enum LogFormat {
+    TEXT,
+    JSON
+  }
 
-  /** A service this host serves, checked locally as Nerve did; an empty {@code httpPath} is a TCP check. */
-  public record LocalServiceSettings(String name, int port, String httpPath, int intervalMs, int timeoutMs, int rise,
-      int fall) {}
+  /**
+   * A service this host serves, checked locally as Nerve did; an empty {@code httpPath} is a TCP
+   * check.
+   */
+  public record LocalServiceSettings(
+      String name, int port, String httpPath, int intervalMs, int timeoutMs, int rise, int fall) {}
 
   public record EnvoySettings(
       Path binary,

@@ -34,17 +34,25 @@ public final class ControlPlaneServer implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(ControlPlaneServer.class);
   private static final long TICK_MS = 1000;
+
   /**
    * Agents ping every 10 s (ChannelFactory); gRPC's default minimum of 5 minutes would answer that
    * with GOAWAY, so allow pings down to 5 s, also on idle connections.
    */
   static final long PERMIT_KEEPALIVE_MS = 5_000;
+
   static final long KEEPALIVE_MS = 30_000;
   static final long KEEPALIVE_TIMEOUT_MS = 10_000;
 
-  /** @param tls empty means plaintext, which the command allows only with --plaintext */
-  public record Options(Path routesFile, InetSocketAddress listen, InetSocketAddress http,
-      Optional<ReloadingTls.TlsFiles> tls, long heartbeatIntervalMs) {
+  /**
+   * @param tls empty means plaintext, which the command allows only with --plaintext
+   */
+  public record Options(
+      Path routesFile,
+      InetSocketAddress listen,
+      InetSocketAddress http,
+      Optional<ReloadingTls.TlsFiles> tls,
+      long heartbeatIntervalMs) {
     public Options {
       Objects.requireNonNull(routesFile, "routesFile");
       Objects.requireNonNull(listen, "listen");
@@ -61,8 +69,13 @@ public final class ControlPlaneServer implements AutoCloseable {
   private final FileChangeHint hint;
   private final AtomicBoolean closed = new AtomicBoolean();
 
-  private ControlPlaneServer(ControlPlaneCore core, Server grpc, FleetHttpServer http, ScheduledExecutorService tick,
-      ExecutorService push, FileChangeHint hint) {
+  private ControlPlaneServer(
+      ControlPlaneCore core,
+      Server grpc,
+      FleetHttpServer http,
+      ScheduledExecutorService tick,
+      ExecutorService push,
+      FileChangeHint hint) {
     this.core = core;
     this.grpc = grpc;
     this.http = http;
@@ -78,23 +91,32 @@ public final class ControlPlaneServer implements AutoCloseable {
   public static ControlPlaneServer start(Options options)
       throws InvalidInputException, IOException, GeneralSecurityException {
     RouteSnapshot routes = RouteSnapshots.load(options.routesFile());
-    Optional<ReloadingTls> tls = options.tls().isPresent()
-        ? Optional.of(ReloadingTls.load(options.tls().get())) : Optional.empty();
+    Optional<ReloadingTls> tls =
+        options.tls().isPresent()
+            ? Optional.of(ReloadingTls.load(options.tls().get()))
+            : Optional.empty();
     ExecutorService push = Executors.newSingleThreadExecutor(daemon("control-plane-push"));
-    ScheduledExecutorService tick = Executors.newSingleThreadScheduledExecutor(daemon("control-plane-tick"));
+    ScheduledExecutorService tick =
+        Executors.newSingleThreadScheduledExecutor(daemon("control-plane-tick"));
     // Silent hosts leave the fleet view after an hour, or 10 stale periods for long intervals.
-    long forgetAfterMs = Math.max(3_600_000, 10 * Registrations.staleAfterMs(options.heartbeatIntervalMs()));
-    ControlPlaneCore core = ControlPlaneCore.create(routes, new ControlPlaneCore.Options(options.heartbeatIntervalMs(),
-        forgetAfterMs, Clock.systemUTC(), push));
+    long forgetAfterMs =
+        Math.max(3_600_000, 10 * Registrations.staleAfterMs(options.heartbeatIntervalMs()));
+    ControlPlaneCore core =
+        ControlPlaneCore.create(
+            routes,
+            new ControlPlaneCore.Options(
+                options.heartbeatIntervalMs(), forgetAfterMs, Clock.systemUTC(), push));
     Server grpc = null;
     FleetHttpServer http = null;
     try {
-      ServerCredentials credentials = tls.map(ReloadingTls::credentials).orElse(InsecureServerCredentials.create());
-      NettyServerBuilder builder = NettyServerBuilder.forAddress(options.listen(), credentials)
-          .keepAliveTime(KEEPALIVE_MS, TimeUnit.MILLISECONDS)
-          .keepAliveTimeout(KEEPALIVE_TIMEOUT_MS, TimeUnit.MILLISECONDS)
-          .permitKeepAliveTime(PERMIT_KEEPALIVE_MS, TimeUnit.MILLISECONDS)
-          .permitKeepAliveWithoutCalls(true);
+      ServerCredentials credentials =
+          tls.map(ReloadingTls::credentials).orElse(InsecureServerCredentials.create());
+      NettyServerBuilder builder =
+          NettyServerBuilder.forAddress(options.listen(), credentials)
+              .keepAliveTime(KEEPALIVE_MS, TimeUnit.MILLISECONDS)
+              .keepAliveTimeout(KEEPALIVE_TIMEOUT_MS, TimeUnit.MILLISECONDS)
+              .permitKeepAliveTime(PERMIT_KEEPALIVE_MS, TimeUnit.MILLISECONDS)
+              .permitKeepAliveWithoutCalls(true);
       core.services().forEach(builder::addService);
       grpc = builder.build().start();
       http = FleetHttpServer.start(options.http(), core);
@@ -106,15 +128,25 @@ public final class ControlPlaneServer implements AutoCloseable {
       push.shutdownNow();
       throw e instanceof IOException io ? io : new IOException(e.getMessage(), e);
     }
-    RoutesFileSource source = new RoutesFileSource(options.routesFile(), snapshot -> replace(core, snapshot),
-        error -> { /* RoutesFileSource has logged it; the previous routes keep serving */ });
-    FileChangeHint hint = FileChangeHint.start(options.routesFile(), () -> tick.execute(source::poll));
-    tick.scheduleWithFixedDelay(() -> periodic(source, tls, core), TICK_MS, TICK_MS, TimeUnit.MILLISECONDS);
+    RoutesFileSource source =
+        new RoutesFileSource(
+            options.routesFile(),
+            snapshot -> replace(core, snapshot),
+            error -> {
+              /* RoutesFileSource has logged it; the previous routes keep serving */
+            });
+    FileChangeHint hint =
+        FileChangeHint.start(options.routesFile(), () -> tick.execute(source::poll));
+    tick.scheduleWithFixedDelay(
+        () -> periodic(source, tls, core), TICK_MS, TICK_MS, TimeUnit.MILLISECONDS);
     ControlPlaneServer server = new ControlPlaneServer(core, grpc, http, tick, push, hint);
-    LOG.info("control plane serving grpc={} http={} tls={} mtls={} version={} heartbeat_interval_ms={}",
+    LOG.info(
+        "control plane serving grpc={} http={} tls={} mtls={} version={} heartbeat_interval_ms={}",
         HostPort.format(new InetSocketAddress(options.listen().getAddress(), server.grpcPort())),
-        HostPort.format(new InetSocketAddress(options.http().getAddress(), server.httpPort())), tls.isPresent(),
-        options.tls().flatMap(ReloadingTls.TlsFiles::clientCa).isPresent(), core.current().getVersion(),
+        HostPort.format(new InetSocketAddress(options.http().getAddress(), server.httpPort())),
+        tls.isPresent(),
+        options.tls().flatMap(ReloadingTls.TlsFiles::clientCa).isPresent(),
+        core.current().getVersion(),
         options.heartbeatIntervalMs());
     return server;
   }
@@ -128,7 +160,8 @@ public final class ControlPlaneServer implements AutoCloseable {
     }
   }
 
-  private static void periodic(RoutesFileSource source, Optional<ReloadingTls> tls, ControlPlaneCore core) {
+  private static void periodic(
+      RoutesFileSource source, Optional<ReloadingTls> tls, ControlPlaneCore core) {
     // A throw would cancel the schedule for good: every step reports its own failures and goes on.
     try {
       source.poll();
@@ -164,7 +197,9 @@ public final class ControlPlaneServer implements AutoCloseable {
     grpc.awaitTermination();
   }
 
-  /** Ends the streams (agents reconnect elsewhere), stops both ports and the threads; idempotent. */
+  /**
+   * Ends the streams (agents reconnect elsewhere), stops both ports and the threads; idempotent.
+   */
   @Override
   public void close() {
     if (!closed.compareAndSet(false, true)) {

@@ -32,13 +32,16 @@ final class FleetHttpServer implements AutoCloseable {
     this.executor = executor;
   }
 
-  static FleetHttpServer start(InetSocketAddress address, ControlPlaneCore core) throws IOException {
+  static FleetHttpServer start(InetSocketAddress address, ControlPlaneCore core)
+      throws IOException {
     HttpServer server = HttpServer.create(address, 16);
-    ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
-      Thread thread = new Thread(r, "control-plane-http");
-      thread.setDaemon(true);
-      return thread;
-    });
+    ExecutorService executor =
+        Executors.newSingleThreadExecutor(
+            r -> {
+              Thread thread = new Thread(r, "control-plane-http");
+              thread.setDaemon(true);
+              return thread;
+            });
     server.setExecutor(executor);
     server.createContext("/", exchange -> handle(exchange, core));
     server.start();
@@ -67,22 +70,30 @@ final class FleetHttpServer implements AutoCloseable {
         }
         String nodeId = URLDecoder.decode(drain.group(1), StandardCharsets.UTF_8);
         boolean known = core.requestDrain(nodeId);
-        send(exchange, known ? 200 : 404, "text/plain",
+        send(
+            exchange,
+            known ? 200 : 404,
+            "text/plain",
             known ? "drain requested for " + nodeId + "\n" : "no host " + nodeId + "\n");
       } else {
         send(exchange, 404, "text/plain", "not found; try GET /fleet\n");
       }
     } catch (IOException | RuntimeException e) {
       // The operator's client went away mid-response, or a bug: one line, the server keeps serving.
-      LOG.warn("http request failed path={} reason=\"{}\"", exchange.getRequestURI().getRawPath(), e.toString());
+      LOG.warn(
+          "http request failed path={} reason=\"{}\"",
+          exchange.getRequestURI().getRawPath(),
+          e.toString());
     }
   }
 
-  private static void send(HttpExchange exchange, int status, String type, String body) throws IOException {
+  private static void send(HttpExchange exchange, int status, String type, String body)
+      throws IOException {
     send(exchange, status, type, body.getBytes(StandardCharsets.UTF_8));
   }
 
-  private static void send(HttpExchange exchange, int status, String type, byte[] body) throws IOException {
+  private static void send(HttpExchange exchange, int status, String type, byte[] body)
+      throws IOException {
     exchange.getResponseHeaders().set("Content-Type", type);
     exchange.sendResponseHeaders(status, body.length);
     try (OutputStream out = exchange.getResponseBody()) {

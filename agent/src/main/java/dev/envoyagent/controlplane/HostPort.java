@@ -2,7 +2,10 @@ package dev.envoyagent.controlplane;
 
 import java.net.InetSocketAddress;
 
-/** {@code host:port} or {@code [v6]:port} on the command line; never resolved here beyond what binding needs. */
+/**
+ * {@code host:port} or {@code [v6]:port} on the command line; never resolved here beyond what
+ * binding needs.
+ */
 public final class HostPort {
 
   private HostPort() {}
@@ -17,7 +20,8 @@ public final class HostPort {
     if (host.startsWith("[") && host.endsWith("]")) {
       host = host.substring(1, host.length() - 1);
     } else if (host.indexOf(':') >= 0) {
-      throw new IllegalArgumentException("\"" + value + "\": an IPv6 address needs brackets, e.g. [::1]:18000");
+      throw new IllegalArgumentException(
+          "\"" + value + "\": an IPv6 address needs brackets, e.g. [::1]:18000");
     }
     int port;
     try {

@@ -15,8 +15,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Certificates and private keys from PEM text, with the JDK only. Keys: PKCS#8 ({@code PRIVATE KEY};
- * RSA, EC, Ed25519) and PKCS#1 ({@code RSA PRIVATE KEY}). Other forms are refused with the
+ * Certificates and private keys from PEM text, with the JDK only. Keys: PKCS#8 ({@code PRIVATE
+ * KEY}; RSA, EC, Ed25519) and PKCS#1 ({@code RSA PRIVATE KEY}). Other forms are refused with the
  * openssl command that converts them.
  */
 final class PemIdentity {
@@ -27,9 +27,14 @@ final class PemIdentity {
 
   private PemIdentity() {}
 
-  static List<X509Certificate> certificates(byte[] pem, String what) throws GeneralSecurityException {
-    List<X509Certificate> certs = CertificateFactory.getInstance("X.509")
-        .generateCertificates(new ByteArrayInputStream(pem)).stream().map(X509Certificate.class::cast).toList();
+  static List<X509Certificate> certificates(byte[] pem, String what)
+      throws GeneralSecurityException {
+    List<X509Certificate> certs =
+        CertificateFactory.getInstance("X.509")
+            .generateCertificates(new ByteArrayInputStream(pem))
+            .stream()
+            .map(X509Certificate.class::cast)
+            .toList();
     if (certs.isEmpty()) {
       throw new GeneralSecurityException(what + " holds no certificate");
     }
@@ -45,10 +50,15 @@ final class PemIdentity {
           return pkcs8(der, what);
         }
         case "RSA PRIVATE KEY" -> {
-          return KeyFactory.getInstance("RSA").generatePrivate(new PKCS8EncodedKeySpec(Der.rsaPkcs1ToPkcs8(der)));
+          return KeyFactory.getInstance("RSA")
+              .generatePrivate(new PKCS8EncodedKeySpec(Der.rsaPkcs1ToPkcs8(der)));
         }
-        case "ENCRYPTED PRIVATE KEY", "EC PRIVATE KEY" -> throw new GeneralSecurityException(what + " holds an "
-            + block.group(1) + "; convert it: openssl pkcs8 -topk8 -nocrypt -in KEY -out KEY.pk8");
+        case "ENCRYPTED PRIVATE KEY", "EC PRIVATE KEY" ->
+            throw new GeneralSecurityException(
+                what
+                    + " holds an "
+                    + block.group(1)
+                    + "; convert it: openssl pkcs8 -topk8 -nocrypt -in KEY -out KEY.pk8");
         default -> {
           // e.g. "EC PARAMETERS" before the key: skip
         }
@@ -69,12 +79,14 @@ final class PemIdentity {
   }
 
   /** Refuses a key that does not belong to the certificate: it would fail every handshake later. */
-  static void checkPair(PrivateKey key, X509Certificate cert, String what) throws GeneralSecurityException {
-    String algorithm = switch (key.getAlgorithm()) {
-      case "RSA" -> "SHA256withRSA";
-      case "EC" -> "SHA256withECDSA";
-      default -> key.getAlgorithm();
-    };
+  static void checkPair(PrivateKey key, X509Certificate cert, String what)
+      throws GeneralSecurityException {
+    String algorithm =
+        switch (key.getAlgorithm()) {
+          case "RSA" -> "SHA256withRSA";
+          case "EC" -> "SHA256withECDSA";
+          default -> key.getAlgorithm();
+        };
     byte[] probe = "envoy-agent key check".getBytes(StandardCharsets.US_ASCII);
     Signature signer = Signature.getInstance(algorithm);
     signer.initSign(key);
@@ -91,7 +103,22 @@ final class PemIdentity {
   /** Just enough DER to wrap a PKCS#1 RSA key as PKCS#8. */
   private static final class Der {
     private static final byte[] RSA_ALGORITHM = {
-        0x30, 0x0d, 0x06, 0x09, 0x2a, (byte) 0x86, 0x48, (byte) 0x86, (byte) 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00};
+      0x30,
+      0x0d,
+      0x06,
+      0x09,
+      0x2a,
+      (byte) 0x86,
+      0x48,
+      (byte) 0x86,
+      (byte) 0xf7,
+      0x0d,
+      0x01,
+      0x01,
+      0x01,
+      0x05,
+      0x00
+    };
     private static final byte[] VERSION_0 = {0x02, 0x01, 0x00};
 
     static byte[] rsaPkcs1ToPkcs8(byte[] pkcs1) {
@@ -105,10 +132,14 @@ final class PemIdentity {
 
     private static byte[] tlv(int tag, byte[] value) {
       int n = value.length;
-      byte[] length = n < 0x80 ? new byte[] {(byte) n}
-          : n < 0x100 ? new byte[] {(byte) 0x81, (byte) n}
-          : n < 0x10000 ? new byte[] {(byte) 0x82, (byte) (n >> 8), (byte) n}
-          : new byte[] {(byte) 0x83, (byte) (n >> 16), (byte) (n >> 8), (byte) n};
+      byte[] length =
+          n < 0x80
+              ? new byte[] {(byte) n}
+              : n < 0x100
+                  ? new byte[] {(byte) 0x81, (byte) n}
+                  : n < 0x10000
+                      ? new byte[] {(byte) 0x82, (byte) (n >> 8), (byte) n}
+                      : new byte[] {(byte) 0x83, (byte) (n >> 16), (byte) (n >> 8), (byte) n};
       byte[] out = new byte[1 + length.length + n];
       out[0] = (byte) tag;
       System.arraycopy(length, 0, out, 1, length.length);

@@ -35,13 +35,17 @@ public final class ReloadingTls {
   private static final Logger LOG = LoggerFactory.getLogger(ReloadingTls.class);
   private static final String ALIAS = "control-plane";
 
-  /** @param clientCa empty: TLS only; present: every client must show a certificate from this CA */
+  /**
+   * @param clientCa empty: TLS only; present: every client must show a certificate from this CA
+   */
   public record TlsFiles(Path cert, Path key, Optional<Path> clientCa) {}
 
   /** The files' bytes, read once, so what is compared is exactly what was loaded. */
   private record Contents(byte[] cert, byte[] key, byte[] clientCa) {
     boolean sameAs(Contents other) {
-      return other != null && Arrays.equals(cert, other.cert) && Arrays.equals(key, other.key)
+      return other != null
+          && Arrays.equals(cert, other.cert)
+          && Arrays.equals(key, other.key)
           && Arrays.equals(clientCa, other.clientCa);
     }
   }
@@ -65,14 +69,17 @@ public final class ReloadingTls {
   }
 
   public ServerCredentials credentials() {
-    TlsServerCredentials.Builder builder = TlsServerCredentials.newBuilder().keyManager(new KeyManager());
+    TlsServerCredentials.Builder builder =
+        TlsServerCredentials.newBuilder().keyManager(new KeyManager());
     if (files.clientCa().isPresent()) {
       builder.trustManager(new TrustManager()).clientAuth(TlsServerCredentials.ClientAuth.REQUIRE);
     }
     return builder.build();
   }
 
-  /** Re-reads the files if their bytes changed; true when new ones are in use. Call from one thread. */
+  /**
+   * Re-reads the files if their bytes changed; true when new ones are in use. Call from one thread.
+   */
   public boolean reloadIfChanged() {
     Contents contents;
     try {
@@ -88,7 +95,10 @@ public final class ReloadingTls {
     lastTried = contents;
     try {
       loaded = build(files, contents);
-      LOG.info("tls files reloaded cert={} client_ca={}", files.cert(), files.clientCa().map(Path::toString).orElse(""));
+      LOG.info(
+          "tls files reloaded cert={} client_ca={}",
+          files.cert(),
+          files.clientCa().map(Path::toString).orElse(""));
       return true;
     } catch (GeneralSecurityException e) {
       LOG.warn("tls files refused reason=\"{}\"; keeping the loaded ones", e.getMessage());
@@ -97,12 +107,15 @@ public final class ReloadingTls {
   }
 
   private static Contents read(TlsFiles files) throws IOException {
-    return new Contents(Files.readAllBytes(files.cert()), Files.readAllBytes(files.key()),
+    return new Contents(
+        Files.readAllBytes(files.cert()),
+        Files.readAllBytes(files.key()),
         files.clientCa().isPresent() ? Files.readAllBytes(files.clientCa().get()) : new byte[0]);
   }
 
   private static Loaded build(TlsFiles files, Contents contents) throws GeneralSecurityException {
-    List<X509Certificate> chain = PemIdentity.certificates(contents.cert(), files.cert().toString());
+    List<X509Certificate> chain =
+        PemIdentity.certificates(contents.cert(), files.cert().toString());
     PrivateKey key = PemIdentity.privateKey(contents.key(), files.key().toString());
     PemIdentity.checkPair(key, chain.get(0), files.key().toString());
     KeyStore keyStore = emptyKeyStore();
@@ -114,7 +127,8 @@ public final class ReloadingTls {
     if (files.clientCa().isPresent()) {
       KeyStore cas = emptyKeyStore();
       int i = 0;
-      for (X509Certificate ca : PemIdentity.certificates(contents.clientCa(), files.clientCa().get().toString())) {
+      for (X509Certificate ca :
+          PemIdentity.certificates(contents.clientCa(), files.clientCa().get().toString())) {
         cas.setCertificateEntry("ca-" + i++, ca);
       }
       TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
@@ -187,7 +201,8 @@ public final class ReloadingTls {
     }
 
     @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+    public void checkClientTrusted(X509Certificate[] chain, String authType)
+        throws CertificateException {
       loaded.trust().checkClientTrusted(chain, authType);
     }
 
@@ -204,7 +219,8 @@ public final class ReloadingTls {
     }
 
     @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+    public void checkServerTrusted(X509Certificate[] chain, String authType)
+        throws CertificateException {
       throw new CertificateException("a server only");
     }
 

@@ -5,8 +5,8 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Envoy's reasons for refusing individual resources, where its config dump has them: the
- * {@code error_state} of a dynamic listener (and of a cluster, where an Envoy fills it). Routes and
+ * Envoy's reasons for refusing individual resources, where its config dump has them: the {@code
+ * error_state} of a dynamic listener (and of a cluster, where an Envoy fills it). Routes and
  * endpoints have none: Envoy gives those reasons only in its log.
  */
 public final class ConfigDumpErrors {

@@ -27,10 +27,18 @@ public interface EnvoyAdmin {
 
   record UpstreamCount(int healthy, int total) {}
 
-  /** A mutating call, e.g. {@code /healthcheck/fail} or {@code /drain_listeners?graceful}; true on 200. */
+  /**
+   * A mutating call, e.g. {@code /healthcheck/fail} or {@code /drain_listeners?graceful}; true on
+   * 200.
+   */
   boolean post(String pathAndQuery) throws IOException;
 
-  record ServerInfo(String state, int restartEpoch, String hotRestartVersion, String version, long uptimeCurrentEpochS) {
+  record ServerInfo(
+      String state,
+      int restartEpoch,
+      String hotRestartVersion,
+      String version,
+      long uptimeCurrentEpochS) {
     public boolean live() {
       return "LIVE".equals(state);
     }

@@ -5,8 +5,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * An Envoy release number, as {@code envoy --version} prints it
- * ({@code envoy  version: <commit>/1.36.2/Clean/RELEASE/BoringSSL}).
+ * An Envoy release number, as {@code envoy --version} prints it ({@code envoy version:
+ * <commit>/1.36.2/Clean/RELEASE/BoringSSL}).
  */
 public record EnvoyVersion(int major, int minor, int patch) implements Comparable<EnvoyVersion> {
 
@@ -16,7 +16,8 @@ public record EnvoyVersion(int major, int minor, int patch) implements Comparabl
    */
   public static final EnvoyVersion MINIMUM = new EnvoyVersion(1, 30, 0);
 
-  private static final Pattern IN_VERSION_LINE = Pattern.compile("version: [^/\\s]*/(\\d+)\\.(\\d+)\\.(\\d+)");
+  private static final Pattern IN_VERSION_LINE =
+      Pattern.compile("version: [^/\\s]*/(\\d+)\\.(\\d+)\\.(\\d+)");
 
   /** The release in {@code --version}'s output; empty when the output has none. */
   public static Optional<EnvoyVersion> parse(String versionOutput) {
@@ -25,8 +26,11 @@ public record EnvoyVersion(int major, int minor, int patch) implements Comparabl
       return Optional.empty();
     }
     try {
-      return Optional.of(new EnvoyVersion(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)),
-          Integer.parseInt(m.group(3))));
+      return Optional.of(
+          new EnvoyVersion(
+              Integer.parseInt(m.group(1)),
+              Integer.parseInt(m.group(2)),
+              Integer.parseInt(m.group(3))));
     } catch (NumberFormatException e) {
       return Optional.empty();
     }

@@ -11,9 +11,9 @@ import java.util.stream.Collectors;
  * Whether Envoy took up watched files, read from the stats of its file subscriptions. Envoy sets a
  * subscription's {@code version_text} to a file's {@code version_info} only when every resource in
  * it was accepted; a file that does not load counts {@code update_failure}, one whose resources it
- * refuses (all or some) counts {@code update_rejected}
- * ({@code FilesystemSubscriptionImpl::refresh}). The config dump is no help here: Envoy never
- * reports EDS versions there, and reports a new LDS/CDS version even when it refused part of it.
+ * refuses (all or some) counts {@code update_rejected} ({@code
+ * FilesystemSubscriptionImpl::refresh}). The config dump is no help here: Envoy never reports EDS
+ * versions there, and reports a new LDS/CDS version even when it refused part of it.
  */
 public final class FileSubscriptions {
 
@@ -46,16 +46,23 @@ public final class FileSubscriptions {
     if (subscriptions.size() > NAMED_IN_FILTER) {
       return "\\." + stats;
     }
-    return subscriptions.stream().map(s -> s.statPrefix().replace(".", "\\."))
-        .distinct().sorted().collect(Collectors.joining("|", "^(", ")")) + stats;
+    return subscriptions.stream()
+            .map(s -> s.statPrefix().replace(".", "\\."))
+            .distinct()
+            .sorted()
+            .collect(Collectors.joining("|", "^(", ")"))
+        + stats;
   }
 
   /** update_rejected + update_failure of each file's subscription (0 when Envoy has none yet). */
-  public static Map<String, Long> failures(Collection<Subscription> subscriptions, Map<String, String> stats) {
+  public static Map<String, Long> failures(
+      Collection<Subscription> subscriptions, Map<String, String> stats) {
     Map<String, Long> failures = new HashMap<>();
     for (Subscription s : subscriptions) {
-      failures.put(s.file(), number(stats.get(s.statPrefix() + "update_rejected"))
-          + number(stats.get(s.statPrefix() + "update_failure")));
+      failures.put(
+          s.file(),
+          number(stats.get(s.statPrefix() + "update_rejected"))
+              + number(stats.get(s.statPrefix() + "update_failure")));
     }
     return failures;
   }
@@ -65,7 +72,9 @@ public final class FileSubscriptions {
    * just before the files were written; none known means rejections show only as files that never
    * reach their version), confirmed when its {@code version_text} is the file's version.
    */
-  public static Progress progress(Collection<Subscription> subscriptions, Map<String, Long> failuresBefore,
+  public static Progress progress(
+      Collection<Subscription> subscriptions,
+      Map<String, Long> failuresBefore,
       Map<String, String> stats) {
     Map<String, Long> failuresNow = failures(subscriptions, stats);
     List<String> pending = new ArrayList<>();

@@ -13,7 +13,9 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** Envoy's admin API over loopback HTTP, with short timeouts: a hung Envoy must not hang the agent. */
+/**
+ * Envoy's admin API over loopback HTTP, with short timeouts: a hung Envoy must not hang the agent.
+ */
 public final class HttpEnvoyAdmin implements EnvoyAdmin {
 
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -25,7 +27,11 @@ public final class HttpEnvoyAdmin implements EnvoyAdmin {
   public HttpEnvoyAdmin(int port, Duration timeout) {
     this.base = URI.create("http://127.0.0.1:" + port);
     this.timeout = timeout;
-    this.client = HttpClient.newBuilder().connectTimeout(timeout).version(HttpClient.Version.HTTP_1_1).build();
+    this.client =
+        HttpClient.newBuilder()
+            .connectTimeout(timeout)
+            .version(HttpClient.Version.HTTP_1_1)
+            .build();
   }
 
   @Override
@@ -69,9 +75,10 @@ public final class HttpEnvoyAdmin implements EnvoyAdmin {
         total++;
         JsonNode health = host.path("health_status");
         String eds = health.path("eds_health_status").asText("UNKNOWN");
-        boolean failed = health.path("failed_active_health_check").asBoolean(false)
-            || health.path("failed_outlier_check").asBoolean(false)
-            || health.path("pending_active_hc").asBoolean(false);
+        boolean failed =
+            health.path("failed_active_health_check").asBoolean(false)
+                || health.path("failed_outlier_check").asBoolean(false)
+                || health.path("pending_active_hc").asBoolean(false);
         if (!failed && (eds.equals("HEALTHY") || eds.equals("UNKNOWN"))) {
           healthy++;
         }
@@ -83,8 +90,10 @@ public final class HttpEnvoyAdmin implements EnvoyAdmin {
 
   @Override
   public boolean post(String pathAndQuery) throws IOException {
-    return send(HttpRequest.newBuilder(base.resolve(pathAndQuery)).POST(HttpRequest.BodyPublishers.noBody()))
-        .statusCode() == 200;
+    return send(HttpRequest.newBuilder(base.resolve(pathAndQuery))
+                .POST(HttpRequest.BodyPublishers.noBody()))
+            .statusCode()
+        == 200;
   }
 
   private JsonNode getJson(String pathAndQuery) throws IOException {
@@ -106,7 +115,8 @@ public final class HttpEnvoyAdmin implements EnvoyAdmin {
 
   /** Envoy prints durations as proto JSON ("12s", "0.5s"). */
   static long parseSeconds(String duration) {
-    String number = duration.endsWith("s") ? duration.substring(0, duration.length() - 1) : duration;
+    String number =
+        duration.endsWith("s") ? duration.substring(0, duration.length() - 1) : duration;
     try {
       return (long) Double.parseDouble(number);
     } catch (NumberFormatException e) {

@@ -18,7 +18,10 @@ record ProcStat(char state, long parentPid, long startTicks) {
     return parse(stat);
   }
 
-  /** The command name (field 2) may hold spaces and parentheses: fields are counted after the last ')'. */
+  /**
+   * The command name (field 2) may hold spaces and parentheses: fields are counted after the last
+   * ')'.
+   */
   static Optional<ProcStat> parse(String stat) {
     int end = stat.lastIndexOf(')');
     if (end < 0 || end + 2 >= stat.length()) {
@@ -30,7 +33,8 @@ record ProcStat(char state, long parentPid, long startTicks) {
       return Optional.empty();
     }
     try {
-      return Optional.of(new ProcStat(fields[0].charAt(0), Long.parseLong(fields[1]), Long.parseLong(fields[19])));
+      return Optional.of(
+          new ProcStat(fields[0].charAt(0), Long.parseLong(fields[1]), Long.parseLong(fields[19])));
     } catch (NumberFormatException e) {
       return Optional.empty();
     }

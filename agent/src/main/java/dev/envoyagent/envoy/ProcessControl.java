@@ -11,8 +11,12 @@ import java.util.Optional;
  */
 public interface ProcessControl {
 
-  /** Starts Envoy detached from the agent, so that it outlives the agent; returns once its pid is known. */
-  EnvoyProcess launch(EnvoyCommand command, Path logFile, String launchDigest, String hotRestartVersion)
+  /**
+   * Starts Envoy detached from the agent, so that it outlives the agent; returns once its pid is
+   * known.
+   */
+  EnvoyProcess launch(
+      EnvoyCommand command, Path logFile, String launchDigest, String hotRestartVersion)
       throws IOException;
 
   /** Whether the process is still this one (same pid and start time) and not a zombie. */
@@ -27,7 +31,9 @@ public interface ProcessControl {
   /** What {@code binary --hot-restart-version} prints, or empty if it cannot be run. */
   Optional<String> hotRestartVersion(Path binary, Duration timeout);
 
-  /** What {@code binary --version} prints (Envoy's release is in it), or empty if it cannot be run. */
+  /**
+   * What {@code binary --version} prints (Envoy's release is in it), or empty if it cannot be run.
+   */
   Optional<String> version(Path binary, Duration timeout);
 
   /**

@@ -11,8 +11,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The Envoy processes the agent started, on disk, so that an agent that crashed or was upgraded
- * can adopt the Envoy still serving instead of starting another one.
+ * The Envoy processes the agent started, on disk, so that an agent that crashed or was upgraded can
+ * adopt the Envoy still serving instead of starting another one.
  */
 public final class ProcessTable {
 
@@ -41,7 +41,8 @@ public final class ProcessTable {
     try {
       return List.copyOf(JSON.readValue(file.toFile(), new TypeReference<List<EnvoyProcess>>() {}));
     } catch (IOException e) {
-      LOG.warn("process table unreadable, adopting nothing file={} reason={}", file, e.getMessage());
+      LOG.warn(
+          "process table unreadable, adopting nothing file={} reason={}", file, e.getMessage());
       return List.of();
     }
   }

@@ -41,25 +41,40 @@ public final class StatsdReporter extends ScheduledReporter {
 
   @Override
   @SuppressWarnings("rawtypes") // the signature is ScheduledReporter's
-  public void report(SortedMap<String, Gauge> gauges, SortedMap<String, Counter> counters,
-      SortedMap<String, Histogram> histograms, SortedMap<String, Meter> meters, SortedMap<String, Timer> timers) {
+  public void report(
+      SortedMap<String, Gauge> gauges,
+      SortedMap<String, Counter> counters,
+      SortedMap<String, Histogram> histograms,
+      SortedMap<String, Meter> meters,
+      SortedMap<String, Timer> timers) {
     StringBuilder lines = new StringBuilder();
-    gauges.forEach((name, gauge) -> {
-      if (gauge.getValue() instanceof Number number) {
-        lines.append(name).append(':').append(number).append("|g\n");
-      }
-    });
-    counters.forEach((name, counter) -> {
-      long now = counter.getCount();
-      long delta = now - lastCounts.getOrDefault(name, 0L);
-      lastCounts.put(name, now);
-      lines.append(name).append(':').append(delta).append("|c\n");
-    });
-    timers.forEach((name, timer) -> {
-      var snapshot = timer.getSnapshot();
-      lines.append(name).append(".mean_ms:").append(convertDuration(snapshot.getMean())).append("|g\n");
-      lines.append(name).append(".p99_ms:").append(convertDuration(snapshot.get99thPercentile())).append("|g\n");
-    });
+    gauges.forEach(
+        (name, gauge) -> {
+          if (gauge.getValue() instanceof Number number) {
+            lines.append(name).append(':').append(number).append("|g\n");
+          }
+        });
+    counters.forEach(
+        (name, counter) -> {
+          long now = counter.getCount();
+          long delta = now - lastCounts.getOrDefault(name, 0L);
+          lastCounts.put(name, now);
+          lines.append(name).append(':').append(delta).append("|c\n");
+        });
+    timers.forEach(
+        (name, timer) -> {
+          var snapshot = timer.getSnapshot();
+          lines
+              .append(name)
+              .append(".mean_ms:")
+              .append(convertDuration(snapshot.getMean()))
+              .append("|g\n");
+          lines
+              .append(name)
+              .append(".p99_ms:")
+              .append(convertDuration(snapshot.get99thPercentile()))
+              .append("|g\n");
+        });
     send(lines.toString());
   }
 

@@ -40,36 +40,49 @@ final class ClusterRenderer {
   /** True when the service names endpoints by DNS: Envoy must resolve them, so they stay inline. */
   static boolean usesDns(Service service) {
     return service.getEndpointsList().stream()
-        .anyMatch(e -> Addresses.kindOf(e.getAddress()).orElse(Addresses.Kind.DNS) == Addresses.Kind.DNS);
+        .anyMatch(
+            e -> Addresses.kindOf(e.getAddress()).orElse(Addresses.Kind.DNS) == Addresses.Kind.DNS);
   }
 
   /**
-   * The cluster; with {@code endpointsFromFile} and IP-only endpoints, the endpoints come from the watched
-   * file {@code eds/<name>.json}, otherwise they are inline.
+   * The cluster; with {@code endpointsFromFile} and IP-only endpoints, the endpoints come from the
+   * watched file {@code eds/<name>.json}, otherwise they are inline.
    */
-  static Cluster cluster(Service service, Path configDir, boolean endpointsFromFile, String hostZone) {
-    Cluster.Builder cluster = Cluster.newBuilder()
-        .setName(service.getName())
-        .setConnectTimeout(millis(service.hasConnectTimeoutMs()
-            ? Integer.toUnsignedLong(service.getConnectTimeoutMs()) : DEFAULT_CONNECT_TIMEOUT_MS))
-        .setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN);
+  static Cluster cluster(
+      Service service, Path configDir, boolean endpointsFromFile, String hostZone) {
+    Cluster.Builder cluster =
+        Cluster.newBuilder()
+            .setName(service.getName())
+            .setConnectTimeout(
+                millis(
+                    service.hasConnectTimeoutMs()
+                        ? Integer.toUnsignedLong(service.getConnectTimeoutMs())
+                        : DEFAULT_CONNECT_TIMEOUT_MS))
+            .setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN);
     if (usesDns(service)) {
-      cluster.setType(Cluster.DiscoveryType.STRICT_DNS)
+      cluster
+          .setType(Cluster.DiscoveryType.STRICT_DNS)
           .setDnsLookupFamily(Cluster.DnsLookupFamily.V4_PREFERRED)
           .setLoadAssignment(loadAssignment(service, hostZone));
     } else if (endpointsFromFile) {
-      cluster.setType(Cluster.DiscoveryType.EDS)
-          .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder()
-              .setServiceName(service.getName())
-              .setEdsConfig(Protos.fileSource(configDir, edsFile(service))));
+      cluster
+          .setType(Cluster.DiscoveryType.EDS)
+          .setEdsClusterConfig(
+              Cluster.EdsClusterConfig.newBuilder()
+                  .setServiceName(service.getName())
+                  .setEdsConfig(Protos.fileSource(configDir, edsFile(service))));
     } else {
-      cluster.setType(Cluster.DiscoveryType.STATIC).setLoadAssignment(loadAssignment(service, hostZone));
+      cluster
+          .setType(Cluster.DiscoveryType.STATIC)
+          .setLoadAssignment(loadAssignment(service, hostZone));
     }
     if (usesHttp2(service.getProtocol())) {
-      HttpProtocolOptions http2 = HttpProtocolOptions.newBuilder()
-          .setExplicitHttpConfig(HttpProtocolOptions.ExplicitHttpConfig.newBuilder()
-              .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
-          .build();
+      HttpProtocolOptions http2 =
+          HttpProtocolOptions.newBuilder()
+              .setExplicitHttpConfig(
+                  HttpProtocolOptions.ExplicitHttpConfig.newBuilder()
+                      .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
+              .build();
       cluster.putTypedExtensionProtocolOptions(EnvoyTypes.HTTP_PROTOCOL_OPTIONS, Any.pack(http2));
     }
     if (service.hasCircuitBreakers()) {
@@ -92,16 +105,18 @@ final class ClusterRenderer {
    * Endpoints grouped by zone (zones in name order, endpoints in snapshot order within one). For a
    * zone-aware service on a host whose zone is known and has endpoints, that zone is priority 0 and
    * every other zone priority 1: Envoy sends everything to the host's zone and spills over to the
-   * others only as local endpoints become unhealthy (no cross-zone traffic, no cross-zone cost, while
-   * the zone copes).
+   * others only as local endpoints become unhealthy (no cross-zone traffic, no cross-zone cost,
+   * while the zone copes).
    */
   static ClusterLoadAssignment loadAssignment(Service service, String hostZone) {
     Map<String, List<Endpoint>> byZone = new TreeMap<>();
     for (Endpoint endpoint : service.getEndpointsList()) {
       byZone.computeIfAbsent(endpoint.getZone(), z -> new ArrayList<>()).add(endpoint);
     }
-    boolean preferHostZone = service.getZoneAware() && !hostZone.isEmpty() && byZone.containsKey(hostZone);
-    ClusterLoadAssignment.Builder assignment = ClusterLoadAssignment.newBuilder().setClusterName(service.getName());
+    boolean preferHostZone =
+        service.getZoneAware() && !hostZone.isEmpty() && byZone.containsKey(hostZone);
+    ClusterLoadAssignment.Builder assignment =
+        ClusterLoadAssignment.newBuilder().setClusterName(service.getName());
     for (Map.Entry<String, List<Endpoint>> zone : byZone.entrySet()) {
       LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder();
       if (!zone.getKey().isEmpty()) {
@@ -111,10 +126,12 @@ final class ClusterRenderer {
         locality.setPriority(1);
       }
       for (Endpoint endpoint : zone.getValue()) {
-        locality.addLbEndpoints(LbEndpoint.newBuilder()
-            .setEndpoint(io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
-                .setAddress(Protos.tcpAddress(endpoint.getAddress(), endpoint.getPort())))
-            .setLoadBalancingWeight(uint32(endpoint.hasWeight() ? endpoint.getWeight() : 1)));
+        locality.addLbEndpoints(
+            LbEndpoint.newBuilder()
+                .setEndpoint(
+                    io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
+                        .setAddress(Protos.tcpAddress(endpoint.getAddress(), endpoint.getPort())))
+                .setLoadBalancingWeight(uint32(endpoint.hasWeight() ? endpoint.getWeight() : 1)));
       }
       assignment.addEndpoints(locality);
     }
@@ -126,8 +143,8 @@ final class ClusterRenderer {
   }
 
   private static CircuitBreakers circuitBreakers(dev.envoyagent.api.v1.CircuitBreakers limits) {
-    CircuitBreakers.Thresholds.Builder thresholds = CircuitBreakers.Thresholds.newBuilder()
-        .setPriority(RoutingPriority.DEFAULT);
+    CircuitBreakers.Thresholds.Builder thresholds =
+        CircuitBreakers.Thresholds.newBuilder().setPriority(RoutingPriority.DEFAULT);
     if (limits.hasMaxConnections()) {
       thresholds.setMaxConnections(uint32(limits.getMaxConnections()));
     }
@@ -160,21 +177,38 @@ final class ClusterRenderer {
     return outlier.build();
   }
 
-  private static HealthCheck healthCheck(dev.envoyagent.api.v1.HealthCheck check, Protocol protocol) {
-    HealthCheck.Builder health = HealthCheck.newBuilder()
-        .setInterval(millis(check.hasIntervalMs()
-            ? Integer.toUnsignedLong(check.getIntervalMs()) : DEFAULT_CHECK_INTERVAL_MS))
-        .setTimeout(millis(check.hasTimeoutMs()
-            ? Integer.toUnsignedLong(check.getTimeoutMs()) : DEFAULT_CHECK_TIMEOUT_MS))
-        .setHealthyThreshold(uint32(check.hasHealthyThreshold() ? check.getHealthyThreshold() : DEFAULT_HEALTHY_THRESHOLD))
-        .setUnhealthyThreshold(uint32(check.hasUnhealthyThreshold()
-            ? check.getUnhealthyThreshold() : DEFAULT_UNHEALTHY_THRESHOLD));
+  private static HealthCheck healthCheck(
+      dev.envoyagent.api.v1.HealthCheck check, Protocol protocol) {
+    HealthCheck.Builder health =
+        HealthCheck.newBuilder()
+            .setInterval(
+                millis(
+                    check.hasIntervalMs()
+                        ? Integer.toUnsignedLong(check.getIntervalMs())
+                        : DEFAULT_CHECK_INTERVAL_MS))
+            .setTimeout(
+                millis(
+                    check.hasTimeoutMs()
+                        ? Integer.toUnsignedLong(check.getTimeoutMs())
+                        : DEFAULT_CHECK_TIMEOUT_MS))
+            .setHealthyThreshold(
+                uint32(
+                    check.hasHealthyThreshold()
+                        ? check.getHealthyThreshold()
+                        : DEFAULT_HEALTHY_THRESHOLD))
+            .setUnhealthyThreshold(
+                uint32(
+                    check.hasUnhealthyThreshold()
+                        ? check.getUnhealthyThreshold()
+                        : DEFAULT_UNHEALTHY_THRESHOLD));
     if (check.getHttpPath().isEmpty()) {
       health.setTcpHealthCheck(HealthCheck.TcpHealthCheck.getDefaultInstance());
     } else {
-      health.setHttpHealthCheck(HealthCheck.HttpHealthCheck.newBuilder()
-          .setPath(check.getHttpPath())
-          .setCodecClientType(usesHttp2(protocol) ? CodecClientType.HTTP2 : CodecClientType.HTTP1));
+      health.setHttpHealthCheck(
+          HealthCheck.HttpHealthCheck.newBuilder()
+              .setPath(check.getHttpPath())
+              .setCodecClientType(
+                  usesHttp2(protocol) ? CodecClientType.HTTP2 : CodecClientType.HTTP1));
     }
     return health.build();
   }

@@ -38,7 +38,8 @@ public final class EnvoyConfigRenderer {
 
   private EnvoyConfigRenderer() {}
 
-  public static RenderedConfig render(RouteSnapshot snapshot, RenderSettings settings) throws InvalidInputException {
+  public static RenderedConfig render(RouteSnapshot snapshot, RenderSettings settings)
+      throws InvalidInputException {
     List<Problem> problems = new ArrayList<>(SnapshotValidator.validate(snapshot));
     problems.addAll(conflicts(snapshot, settings));
     if (!problems.isEmpty()) {
@@ -49,9 +50,13 @@ public final class EnvoyConfigRenderer {
     boolean files = settings.delivery() == Delivery.FILES;
 
     // Services render independently; a parallel, ordered stream keeps the result deterministic.
-    List<ServiceResources> rendered = services.parallelStream()
-        .map(service -> ServiceResources.of(service, settings.configDir(), files, settings.node().zone()))
-        .toList();
+    List<ServiceResources> rendered =
+        services.parallelStream()
+            .map(
+                service ->
+                    ServiceResources.of(
+                        service, settings.configDir(), files, settings.node().zone()))
+            .toList();
     List<Listener> listeners = new ArrayList<>(rendered.size());
     List<Cluster> clusters = new ArrayList<>(rendered.size());
     SortedMap<String, DiscoveryResponse> watched = new TreeMap<>();
@@ -59,24 +64,31 @@ public final class EnvoyConfigRenderer {
       listeners.add(resources.listener());
       clusters.add(resources.cluster());
       if (resources.routes() != null) {
-        watched.put(RouteRenderer.rdsFile(resources.service()), discoveryResponse(
-            RouteConfiguration.getDefaultInstance(), List.of(resources.routes())));
+        watched.put(
+            RouteRenderer.rdsFile(resources.service()),
+            discoveryResponse(
+                RouteConfiguration.getDefaultInstance(), List.of(resources.routes())));
       }
       if (resources.endpoints() != null) {
-        watched.put(ClusterRenderer.edsFile(resources.service()), discoveryResponse(
-            ClusterLoadAssignment.getDefaultInstance(), List.of(resources.endpoints())));
+        watched.put(
+            ClusterRenderer.edsFile(resources.service()),
+            discoveryResponse(
+                ClusterLoadAssignment.getDefaultInstance(), List.of(resources.endpoints())));
       }
     }
 
-    Bootstrap.Builder bootstrap = Bootstrap.newBuilder()
-        .setNode(node(settings))
-        .setAdmin(Admin.newBuilder().setAddress(Protos.tcpAddress(ADMIN_HOST, settings.adminPort())));
+    Bootstrap.Builder bootstrap =
+        Bootstrap.newBuilder()
+            .setNode(node(settings))
+            .setAdmin(
+                Admin.newBuilder().setAddress(Protos.tcpAddress(ADMIN_HOST, settings.adminPort())));
     if (files) {
-      watched.put(RenderedConfig.LDS_FILE,
-          discoveryResponse(Listener.getDefaultInstance(), listeners));
-      watched.put(RenderedConfig.CDS_FILE,
-          discoveryResponse(Cluster.getDefaultInstance(), clusters));
-      bootstrap.getDynamicResourcesBuilder()
+      watched.put(
+          RenderedConfig.LDS_FILE, discoveryResponse(Listener.getDefaultInstance(), listeners));
+      watched.put(
+          RenderedConfig.CDS_FILE, discoveryResponse(Cluster.getDefaultInstance(), clusters));
+      bootstrap
+          .getDynamicResourcesBuilder()
           .setLdsConfig(Protos.fileSource(settings.configDir(), RenderedConfig.LDS_FILE))
           .setCdsConfig(Protos.fileSource(settings.configDir(), RenderedConfig.CDS_FILE));
     } else {
@@ -89,16 +101,28 @@ public final class EnvoyConfigRenderer {
    * What one service contributes; with files delivery its routes and endpoints live in their own
    * watched files (null when the service has none: TCP/Thrift routes, DNS or inline endpoints).
    */
-  private record ServiceResources(Service service, Listener listener, Cluster cluster, RouteConfiguration routes,
+  private record ServiceResources(
+      Service service,
+      Listener listener,
+      Cluster cluster,
+      RouteConfiguration routes,
       ClusterLoadAssignment endpoints) {
 
     static ServiceResources of(Service service, Path configDir, boolean files, String hostZone) {
       Cluster cluster = ClusterRenderer.cluster(service, configDir, files, hostZone);
-      RouteConfiguration routes = files && SnapshotValidator.isHttpFamily(service.getProtocol())
-          ? RouteRenderer.routeConfiguration(service) : null;
-      ClusterLoadAssignment endpoints = files && cluster.getType() == Cluster.DiscoveryType.EDS
-          ? ClusterRenderer.loadAssignment(service, hostZone) : null;
-      return new ServiceResources(service, ListenerRenderer.listener(service, configDir, files), cluster, routes,
+      RouteConfiguration routes =
+          files && SnapshotValidator.isHttpFamily(service.getProtocol())
+              ? RouteRenderer.routeConfiguration(service)
+              : null;
+      ClusterLoadAssignment endpoints =
+          files && cluster.getType() == Cluster.DiscoveryType.EDS
+              ? ClusterRenderer.loadAssignment(service, hostZone)
+              : null;
+      return new ServiceResources(
+          service,
+          ListenerRenderer.listener(service, configDir, files),
+          cluster,
+          routes,
           endpoints);
     }
   }
@@ -108,15 +132,18 @@ public final class EnvoyConfigRenderer {
     List<Problem> problems = new ArrayList<>();
     for (int i = 0; i < snapshot.getServicesCount(); i++) {
       if (snapshot.getServices(i).getLocalPort() == settings.adminPort()) {
-        problems.add(new Problem("services[" + i + "].local_port",
-            settings.adminPort() + " is Envoy's admin port on this host (envoy.admin_port)"));
+        problems.add(
+            new Problem(
+                "services[" + i + "].local_port",
+                settings.adminPort() + " is Envoy's admin port on this host (envoy.admin_port)"));
       }
     }
     return problems;
   }
 
   private static Node node(RenderSettings settings) {
-    Node.Builder node = Node.newBuilder().setId(settings.node().id()).setCluster(settings.node().cluster());
+    Node.Builder node =
+        Node.newBuilder().setId(settings.node().id()).setCluster(settings.node().cluster());
     if (!settings.node().zone().isEmpty()) {
       node.setLocality(Locality.newBuilder().setZone(settings.node().zone()));
     }
@@ -124,14 +151,15 @@ public final class EnvoyConfigRenderer {
   }
 
   /**
-   * A file's content. Its version_info is a digest of its resources, not the snapshot version, so
-   * a file whose resources did not change keeps its bytes, is not rewritten, and Envoy does not
+   * A file's content. Its version_info is a digest of its resources, not the snapshot version, so a
+   * file whose resources did not change keeps its bytes, is not rewritten, and Envoy does not
    * reload it; the agent reads these versions back from Envoy's config_dump to confirm an update.
    * The type URL is set even when there are no resources, so Envoy can check it.
    */
-  private static <M extends Message> DiscoveryResponse discoveryResponse(M prototype, List<M> resources) {
-    DiscoveryResponse.Builder response = DiscoveryResponse.newBuilder()
-        .setTypeUrl(Any.pack(prototype).getTypeUrl());
+  private static <M extends Message> DiscoveryResponse discoveryResponse(
+      M prototype, List<M> resources) {
+    DiscoveryResponse.Builder response =
+        DiscoveryResponse.newBuilder().setTypeUrl(Any.pack(prototype).getTypeUrl());
     MessageDigest sha = sha256();
     for (M resource : resources) {
       Any packed = Any.pack(resource);

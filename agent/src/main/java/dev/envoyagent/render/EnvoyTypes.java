@@ -20,48 +20,57 @@ import java.nio.charset.StandardCharsets;
 /** The Envoy message types the agent renders, and their one JSON form. */
 public final class EnvoyTypes {
 
-  public static final String HTTP_CONNECTION_MANAGER = "envoy.filters.network.http_connection_manager";
+  public static final String HTTP_CONNECTION_MANAGER =
+      "envoy.filters.network.http_connection_manager";
   public static final String TCP_PROXY = "envoy.filters.network.tcp_proxy";
   public static final String THRIFT_PROXY = "envoy.filters.network.thrift_proxy";
   public static final String ROUTER = "envoy.filters.http.router";
-  public static final String HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+  public static final String HTTP_PROTOCOL_OPTIONS =
+      "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 
   /** Every type that can appear inside an Any in what the agent renders. */
-  public static final TypeRegistry REGISTRY = TypeRegistry.newBuilder()
-      .add(Bootstrap.getDescriptor())
-      .add(Listener.getDescriptor())
-      .add(Cluster.getDescriptor())
-      .add(RouteConfiguration.getDescriptor())
-      .add(ClusterLoadAssignment.getDescriptor())
-      .add(HttpConnectionManager.getDescriptor())
-      .add(Router.getDescriptor())
-      .add(TcpProxy.getDescriptor())
-      .add(ThriftProxy.getDescriptor())
-      .add(HttpProtocolOptions.getDescriptor())
-      .add(DiscoveryResponse.getDescriptor())
-      .build();
+  public static final TypeRegistry REGISTRY =
+      TypeRegistry.newBuilder()
+          .add(Bootstrap.getDescriptor())
+          .add(Listener.getDescriptor())
+          .add(Cluster.getDescriptor())
+          .add(RouteConfiguration.getDescriptor())
+          .add(ClusterLoadAssignment.getDescriptor())
+          .add(HttpConnectionManager.getDescriptor())
+          .add(Router.getDescriptor())
+          .add(TcpProxy.getDescriptor())
+          .add(ThriftProxy.getDescriptor())
+          .add(HttpProtocolOptions.getDescriptor())
+          .add(DiscoveryResponse.getDescriptor())
+          .build();
 
   // Compact: for 10,000 services the files are ~40% smaller and print faster; read them with jq.
-  private static final JsonFormat.Printer PRINTER = JsonFormat.printer()
-      .usingTypeRegistry(REGISTRY)
-      .preservingProtoFieldNames()
-      .omittingInsignificantWhitespace();
-  private static final JsonFormat.Parser STRICT_PARSER = JsonFormat.parser().usingTypeRegistry(REGISTRY);
+  private static final JsonFormat.Printer PRINTER =
+      JsonFormat.printer()
+          .usingTypeRegistry(REGISTRY)
+          .preservingProtoFieldNames()
+          .omittingInsignificantWhitespace();
+  private static final JsonFormat.Parser STRICT_PARSER =
+      JsonFormat.parser().usingTypeRegistry(REGISTRY);
 
   private EnvoyTypes() {}
 
-  /** Proto JSON with Envoy's snake_case names, fields in descriptor order, one line and a newline. */
+  /**
+   * Proto JSON with Envoy's snake_case names, fields in descriptor order, one line and a newline.
+   */
   public static byte[] toJson(Message message) {
     try {
       return (PRINTER.print(message) + "\n").getBytes(StandardCharsets.UTF_8);
     } catch (InvalidProtocolBufferException e) {
       // Only an Any of a type missing from REGISTRY gets here: a programming error.
-      throw new IllegalStateException("cannot print " + message.getDescriptorForType().getFullName(), e);
+      throw new IllegalStateException(
+          "cannot print " + message.getDescriptorForType().getFullName(), e);
     }
   }
 
   /** Parses JSON strictly: unknown fields and unknown Any types fail. */
-  public static <B extends Message.Builder> B parseInto(String json, B builder) throws InvalidProtocolBufferException {
+  public static <B extends Message.Builder> B parseInto(String json, B builder)
+      throws InvalidProtocolBufferException {
     STRICT_PARSER.merge(json, builder);
     return builder;
   }

@@ -16,7 +16,9 @@ import io.envoyproxy.envoy.extensions.filters.network.thrift_proxy.v3.RouteMatch
 import io.envoyproxy.envoy.extensions.filters.network.thrift_proxy.v3.ThriftProxy;
 import java.nio.file.Path;
 
-/** A service's local side: the listener on 127.0.0.1:local_port and the filter its protocol needs. */
+/**
+ * A service's local side: the listener on 127.0.0.1:local_port and the filter its protocol needs.
+ */
 final class ListenerRenderer {
 
   /** As SmartStack did: applications reach every service on the loopback interface. */
@@ -24,27 +26,37 @@ final class ListenerRenderer {
 
   private ListenerRenderer() {}
 
-  /** With {@code routesFromFile}, HTTP routes come from {@code rds/<name>.json}; otherwise inline. */
+  /**
+   * With {@code routesFromFile}, HTTP routes come from {@code rds/<name>.json}; otherwise inline.
+   */
   static Listener listener(Service service, Path configDir, boolean routesFromFile) {
-    Filter filter = switch (service.getProtocol()) {
-      case HTTP, HTTP2, GRPC -> Filter.newBuilder()
-          .setName(EnvoyTypes.HTTP_CONNECTION_MANAGER)
-          .setTypedConfig(Any.pack(httpConnectionManager(service, configDir, routesFromFile)))
-          .build();
-      case TCP -> Filter.newBuilder()
-          .setName(EnvoyTypes.TCP_PROXY)
-          .setTypedConfig(Any.pack(TcpProxy.newBuilder()
-              .setStatPrefix(service.getName())
-              .setCluster(service.getName())
-              .build()))
-          .build();
-      case THRIFT -> Filter.newBuilder()
-          .setName(EnvoyTypes.THRIFT_PROXY)
-          .setTypedConfig(Any.pack(thriftProxy(service)))
-          .build();
-      default -> throw new IllegalArgumentException(
-          "service " + service.getName() + " has no protocol: validate snapshots first");
-    };
+    Filter filter =
+        switch (service.getProtocol()) {
+          case HTTP, HTTP2, GRPC ->
+              Filter.newBuilder()
+                  .setName(EnvoyTypes.HTTP_CONNECTION_MANAGER)
+                  .setTypedConfig(
+                      Any.pack(httpConnectionManager(service, configDir, routesFromFile)))
+                  .build();
+          case TCP ->
+              Filter.newBuilder()
+                  .setName(EnvoyTypes.TCP_PROXY)
+                  .setTypedConfig(
+                      Any.pack(
+                          TcpProxy.newBuilder()
+                              .setStatPrefix(service.getName())
+                              .setCluster(service.getName())
+                              .build()))
+                  .build();
+          case THRIFT ->
+              Filter.newBuilder()
+                  .setName(EnvoyTypes.THRIFT_PROXY)
+                  .setTypedConfig(Any.pack(thriftProxy(service)))
+                  .build();
+          default ->
+              throw new IllegalArgumentException(
+                  "service " + service.getName() + " has no protocol: validate snapshots first");
+        };
     return Listener.newBuilder()
         .setName(service.getName())
         .setAddress(Protos.tcpAddress(LISTEN_HOST, service.getLocalPort()))
@@ -52,18 +64,22 @@ final class ListenerRenderer {
         .build();
   }
 
-  private static HttpConnectionManager httpConnectionManager(Service service, Path configDir, boolean routesFromFile) {
+  private static HttpConnectionManager httpConnectionManager(
+      Service service, Path configDir, boolean routesFromFile) {
     assert SnapshotValidator.isHttpFamily(service.getProtocol());
-    HttpConnectionManager.Builder hcm = HttpConnectionManager.newBuilder()
-        .setStatPrefix(service.getName())
-        .setCodecType(HttpConnectionManager.CodecType.AUTO)
-        .addHttpFilters(HttpFilter.newBuilder()
-            .setName(EnvoyTypes.ROUTER)
-            .setTypedConfig(Any.pack(Router.getDefaultInstance())));
+    HttpConnectionManager.Builder hcm =
+        HttpConnectionManager.newBuilder()
+            .setStatPrefix(service.getName())
+            .setCodecType(HttpConnectionManager.CodecType.AUTO)
+            .addHttpFilters(
+                HttpFilter.newBuilder()
+                    .setName(EnvoyTypes.ROUTER)
+                    .setTypedConfig(Any.pack(Router.getDefaultInstance())));
     if (routesFromFile) {
-      hcm.setRds(Rds.newBuilder()
-          .setRouteConfigName(service.getName())
-          .setConfigSource(Protos.fileSource(configDir, RouteRenderer.rdsFile(service))));
+      hcm.setRds(
+          Rds.newBuilder()
+              .setRouteConfigName(service.getName())
+              .setConfigSource(Protos.fileSource(configDir, RouteRenderer.rdsFile(service))));
     } else {
       hcm.setRouteConfig(RouteRenderer.routeConfiguration(service));
     }
@@ -74,11 +90,15 @@ final class ListenerRenderer {
     // An empty service_name prefix matches every method: all calls go to the service's cluster.
     return ThriftProxy.newBuilder()
         .setStatPrefix(service.getName())
-        .setRouteConfig(io.envoyproxy.envoy.extensions.filters.network.thrift_proxy.v3.RouteConfiguration.newBuilder()
-            .setName(service.getName())
-            .addRoutes(io.envoyproxy.envoy.extensions.filters.network.thrift_proxy.v3.Route.newBuilder()
-                .setMatch(RouteMatch.newBuilder().setServiceName(""))
-                .setRoute(RouteAction.newBuilder().setCluster(service.getName()))))
+        .setRouteConfig(
+            io.envoyproxy.envoy.extensions.filters.network.thrift_proxy.v3.RouteConfiguration
+                .newBuilder()
+                .setName(service.getName())
+                .addRoutes(
+                    io.envoyproxy.envoy.extensions.filters.network.thrift_proxy.v3.Route
+                        .newBuilder()
+                        .setMatch(RouteMatch.newBuilder().setServiceName(""))
+                        .setRoute(RouteAction.newBuilder().setCluster(service.getName()))))
         .build();
   }
 }

@@ -15,7 +15,10 @@ final class Protos {
   private Protos() {}
 
   static Duration millis(long ms) {
-    return Duration.newBuilder().setSeconds(ms / 1000).setNanos((int) (ms % 1000) * 1_000_000).build();
+    return Duration.newBuilder()
+        .setSeconds(ms / 1000)
+        .setNanos((int) (ms % 1000) * 1_000_000)
+        .build();
   }
 
   static UInt32Value uint32(int unsigned) {
@@ -31,7 +34,8 @@ final class Protos {
   /** A file Envoy watches; it reloads when a new file is renamed onto this path. */
   static ConfigSource fileSource(Path configDir, String relativePath) {
     return ConfigSource.newBuilder()
-        .setPathConfigSource(PathConfigSource.newBuilder().setPath(configDir.resolve(relativePath).toString()))
+        .setPathConfigSource(
+            PathConfigSource.newBuilder().setPath(configDir.resolve(relativePath).toString()))
         .setResourceApiVersion(ApiVersion.V3)
         .build();
   }

@@ -7,8 +7,8 @@ import java.nio.file.Path;
 import java.util.Objects;
 
 /**
- * What rendering needs besides the snapshot. {@code configDir} is where the files will live on
- * the host: the bootstrap refers to the watched files by absolute path.
+ * What rendering needs besides the snapshot. {@code configDir} is where the files will live on the
+ * host: the bootstrap refers to the watched files by absolute path.
  */
 public record RenderSettings(NodeSettings node, int adminPort, Delivery delivery, Path configDir) {
 
@@ -22,7 +22,10 @@ public record RenderSettings(NodeSettings node, int adminPort, Delivery delivery
   }
 
   public static RenderSettings from(AgentSettings settings) {
-    return new RenderSettings(settings.node(), settings.envoy().adminPort(), settings.envoy().delivery(),
+    return new RenderSettings(
+        settings.node(),
+        settings.envoy().adminPort(),
+        settings.envoy().delivery(),
         settings.envoy().configDir());
   }
 

@@ -37,14 +37,17 @@ final class RouteRenderer {
     boolean catchAll = false;
     for (HttpRoute route : service.getRoutesList()) {
       host.addRoutes(route(route, service.getProtocol()));
-      catchAll |= route.getMatch().getPrefix().equals("/") && route.getMatch().getHeadersCount() == 0;
+      catchAll |=
+          route.getMatch().getPrefix().equals("/") && route.getMatch().getHeadersCount() == 0;
     }
     if (!catchAll) {
       RouteAction.Builder toSelf = RouteAction.newBuilder().setCluster(service.getName());
       if (service.getProtocol() == Protocol.GRPC) {
-        toSelf.setTimeout(millis(0)); // gRPC streams may live long; Envoy's 15 s default would cut them
+        toSelf.setTimeout(
+            millis(0)); // gRPC streams may live long; Envoy's 15 s default would cut them
       }
-      host.addRoutes(Route.newBuilder().setMatch(RouteMatch.newBuilder().setPrefix("/")).setRoute(toSelf));
+      host.addRoutes(
+          Route.newBuilder().setMatch(RouteMatch.newBuilder().setPrefix("/")).setRoute(toSelf));
     }
     return RouteConfiguration.newBuilder().setName(service.getName()).addVirtualHosts(host).build();
   }
@@ -56,12 +59,15 @@ final class RouteRenderer {
       case PREFIX -> match.setPrefix(source.getPrefix());
       case PATH -> match.setPath(source.getPath());
       case REGEX -> match.setSafeRegex(RegexMatcher.newBuilder().setRegex(source.getRegex()));
-      default -> throw new IllegalArgumentException("route without a path match: validate snapshots first");
+      default ->
+          throw new IllegalArgumentException(
+              "route without a path match: validate snapshots first");
     }
     for (HeaderMatch header : source.getHeadersList()) {
-      match.addHeaders(HeaderMatcher.newBuilder()
-          .setName(header.getName())
-          .setStringMatch(StringMatcher.newBuilder().setExact(header.getExact())));
+      match.addHeaders(
+          HeaderMatcher.newBuilder()
+              .setName(header.getName())
+              .setStringMatch(StringMatcher.newBuilder().setExact(header.getExact())));
     }
     RouteAction.Builder action = RouteAction.newBuilder();
     if (route.getTargetsCount() == 1) {
@@ -69,9 +75,10 @@ final class RouteRenderer {
     } else {
       WeightedCluster.Builder weighted = WeightedCluster.newBuilder();
       for (RouteTarget target : route.getTargetsList()) {
-        weighted.addClusters(WeightedCluster.ClusterWeight.newBuilder()
-            .setName(target.getService())
-            .setWeight(uint32(target.hasWeight() ? target.getWeight() : 1)));
+        weighted.addClusters(
+            WeightedCluster.ClusterWeight.newBuilder()
+                .setName(target.getService())
+                .setWeight(uint32(target.hasWeight() ? target.getWeight() : 1)));
       }
       action.setWeightedClusters(weighted);
     }
@@ -81,9 +88,10 @@ final class RouteRenderer {
       action.setTimeout(millis(0));
     }
     if (route.hasRetries() && route.getRetries().getAttempts() > 0) {
-      action.setRetryPolicy(RetryPolicy.newBuilder()
-          .setRetryOn(String.join(",", route.getRetries().getOnList()))
-          .setNumRetries(uint32(route.getRetries().getAttempts())));
+      action.setRetryPolicy(
+          RetryPolicy.newBuilder()
+              .setRetryOn(String.join(",", route.getRetries().getOnList()))
+              .setNumRetries(uint32(route.getRetries().getAttempts())));
     }
     return Route.newBuilder().setMatch(match).setRoute(action).build();
   }

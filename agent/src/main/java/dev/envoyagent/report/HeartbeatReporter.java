@@ -20,9 +20,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Sends a heartbeat every interval (±10% jitter, so a fleet does not beat in step), as a unary
- * call with a deadline. A failed beat moves to the next control-plane address; the cadence itself
- * bounds the retries. The control plane may change the interval or ask the host to drain.
+ * Sends a heartbeat every interval (±10% jitter, so a fleet does not beat in step), as a unary call
+ * with a deadline. A failed beat moves to the next control-plane address; the cadence itself bounds
+ * the retries. The control plane may change the interval or ask the host to drain.
  *
  * <p>Confined to one thread: every beat, scheduled or asked for with {@link #beatNow()}, runs on
  * the single-threaded {@code executor} it is given (and owns: {@link #close()} shuts it down after
@@ -49,9 +49,16 @@ public final class HeartbeatReporter implements AutoCloseable {
   private volatile long failed;
   private volatile boolean closed;
 
-  public HeartbeatReporter(List<ListenAddress> addresses, ChannelFactory channels, Duration interval, Duration timeout,
-      Supplier<HeartbeatRequest> content, Consumer<HeartbeatResponse> onResponse, ScheduledExecutorService executor,
-      Random random, java.util.function.LongConsumer latencyMs) {
+  public HeartbeatReporter(
+      List<ListenAddress> addresses,
+      ChannelFactory channels,
+      Duration interval,
+      Duration timeout,
+      Supplier<HeartbeatRequest> content,
+      Consumer<HeartbeatResponse> onResponse,
+      ScheduledExecutorService executor,
+      Random random,
+      java.util.function.LongConsumer latencyMs) {
     this.latencyMs = latencyMs;
     this.addresses = List.copyOf(addresses);
     this.channels = channels;
@@ -67,7 +74,10 @@ public final class HeartbeatReporter implements AutoCloseable {
     schedule(Math.round(intervalMs * random.nextDouble() * 0.5));
   }
 
-  /** Sends one heartbeat now (also used when the host starts draining: the control plane must know at once). */
+  /**
+   * Sends one heartbeat now (also used when the host starts draining: the control plane must know
+   * at once).
+   */
   public void beatNow() {
     executor.execute(this::beat);
   }
@@ -101,20 +111,25 @@ public final class HeartbeatReporter implements AutoCloseable {
       if (channel == null) {
         channel = channels.open(target);
       }
-      HeartbeatRequest request = content.get().toBuilder().setSentAtMs(System.currentTimeMillis()).build();
+      HeartbeatRequest request =
+          content.get().toBuilder().setSentAtMs(System.currentTimeMillis()).build();
       long started = System.nanoTime();
-      HeartbeatResponse response = HeartbeatGrpc.newBlockingStub(channel)
-          .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
-          .report(request);
+      HeartbeatResponse response =
+          HeartbeatGrpc.newBlockingStub(channel)
+              .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
+              .report(request);
       sent++;
       latencyMs.accept((System.nanoTime() - started) / 1_000_000);
       if (failing) {
         LOG.info("heartbeats reach the control plane again target={}", target);
         failing = false;
       }
-      if (response.hasHeartbeatIntervalMs() && response.getHeartbeatIntervalMs() >= 200
+      if (response.hasHeartbeatIntervalMs()
+          && response.getHeartbeatIntervalMs() >= 200
           && response.getHeartbeatIntervalMs() != intervalMs) {
-        LOG.info("heartbeat interval set by the control plane interval_ms={}", response.getHeartbeatIntervalMs());
+        LOG.info(
+            "heartbeat interval set by the control plane interval_ms={}",
+            response.getHeartbeatIntervalMs());
         intervalMs = response.getHeartbeatIntervalMs();
       }
       onResponse.accept(response);
@@ -128,8 +143,11 @@ public final class HeartbeatReporter implements AutoCloseable {
   private void failure(ListenAddress target, Status status) {
     failed++;
     if (!failing) {
-      LOG.warn("heartbeat failed target={} status={} reason=\"{}\"; retrying every interval on the next address",
-          target, status.getCode(), dev.envoyagent.source.ControlPlaneClient.reason(status));
+      LOG.warn(
+          "heartbeat failed target={} status={} reason=\"{}\"; retrying every interval on the next address",
+          target,
+          status.getCode(),
+          dev.envoyagent.source.ControlPlaneClient.reason(status));
       failing = true;
     }
     if (channel != null) {
@@ -143,13 +161,14 @@ public final class HeartbeatReporter implements AutoCloseable {
   @Override
   public void close() {
     try {
-      executor.execute(() -> {
-        closed = true;
-        if (channel != null) {
-          channel.shutdownNow();
-          channel = null;
-        }
-      });
+      executor.execute(
+          () -> {
+            closed = true;
+            if (channel != null) {
+              channel.shutdownNow();
+              channel = null;
+            }
+          });
     } catch (java.util.concurrent.RejectedExecutionException e) {
       closed = true; // closed before
     }

@@ -31,7 +31,8 @@ public final class LocalChecks implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(LocalChecks.class);
 
   private final ScheduledExecutorService executor;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
   private final Map<String, State> states = new ConcurrentHashMap<>();
   private final List<ScheduledFuture<?>> tasks = new ArrayList<>();
   private final List<LocalServiceSettings> services;
@@ -49,7 +50,9 @@ public final class LocalChecks implements AutoCloseable {
 
   public void start() {
     for (LocalServiceSettings service : services) {
-      tasks.add(executor.scheduleWithFixedDelay(() -> check(service), 0, service.intervalMs(), TimeUnit.MILLISECONDS));
+      tasks.add(
+          executor.scheduleWithFixedDelay(
+              () -> check(service), 0, service.intervalMs(), TimeUnit.MILLISECONDS));
     }
   }
 
@@ -58,8 +61,13 @@ public final class LocalChecks implements AutoCloseable {
     List<LocalServiceStatus> out = new ArrayList<>();
     for (LocalServiceSettings service : services) {
       State state = states.get(service.name());
-      out.add(LocalServiceStatus.newBuilder().setName(service.name()).setPort(service.port())
-          .setHealthy(state.healthy()).setDetail(state.healthy() ? "" : state.detail()).build());
+      out.add(
+          LocalServiceStatus.newBuilder()
+              .setName(service.name())
+              .setPort(service.port())
+              .setHealthy(state.healthy())
+              .setDetail(state.healthy() ? "" : state.detail())
+              .build());
     }
     return out;
   }
@@ -87,7 +95,11 @@ public final class LocalChecks implements AutoCloseable {
       if (healthy) {
         LOG.info("local service up name={} port={}", service.name(), service.port());
       } else {
-        LOG.warn("local service down name={} port={} reason=\"{}\"", service.name(), service.port(), failure);
+        LOG.warn(
+            "local service down name={} port={} reason=\"{}\"",
+            service.name(),
+            service.port(),
+            failure);
       }
     }
   }
@@ -104,8 +116,13 @@ public final class LocalChecks implements AutoCloseable {
   private String http(LocalServiceSettings service) {
     URI uri = URI.create("http://127.0.0.1:" + service.port() + service.httpPath());
     try {
-      HttpResponse<Void> response = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofMillis(service.timeoutMs()))
-          .GET().build(), HttpResponse.BodyHandlers.discarding());
+      HttpResponse<Void> response =
+          http.send(
+              HttpRequest.newBuilder(uri)
+                  .timeout(Duration.ofMillis(service.timeoutMs()))
+                  .GET()
+                  .build(),
+              HttpResponse.BodyHandlers.discarding());
       int code = response.statusCode();
       return code >= 200 && code < 300 ? null : "GET " + uri + " answered " + code;
     } catch (IOException e) {

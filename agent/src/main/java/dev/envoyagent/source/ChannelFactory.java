@@ -26,6 +26,7 @@ public final class ChannelFactory {
 
   /** A dead connection must be noticed within seconds, not at the next TCP timeout. */
   static final Duration KEEPALIVE_TIME = Duration.ofSeconds(10);
+
   static final Duration KEEPALIVE_TIMEOUT = Duration.ofSeconds(5);
 
   private final Optional<TlsFiles> tls;
@@ -50,7 +51,8 @@ public final class ChannelFactory {
       return InsecureChannelCredentials.create();
     }
     TlsFiles files = tls.get();
-    TlsChannelCredentials.Builder builder = TlsChannelCredentials.newBuilder().trustManager(files.caFile().toFile());
+    TlsChannelCredentials.Builder builder =
+        TlsChannelCredentials.newBuilder().trustManager(files.caFile().toFile());
     if (files.certFile().isPresent() && files.keyFile().isPresent()) {
       builder.keyManager(files.certFile().get().toFile(), files.keyFile().get().toFile());
     }
@@ -69,7 +71,11 @@ public final class ChannelFactory {
     StringBuilder stamp = new StringBuilder();
     for (Path file : files) {
       try {
-        stamp.append(Files.size(file)).append('@').append(Files.getLastModifiedTime(file).toMillis()).append(';');
+        stamp
+            .append(Files.size(file))
+            .append('@')
+            .append(Files.getLastModifiedTime(file).toMillis())
+            .append(';');
       } catch (IOException e) {
         stamp.append("absent;");
       }

@@ -56,8 +56,15 @@ public final class ControlPlaneClient implements AutoCloseable {
   private long reconnects;
   private long connectedStream;
 
-  public ControlPlaneClient(List<ListenAddress> addresses, ChannelFactory channels, Node node, Backoff backoff,
-      Duration splay, ScheduledExecutorService executor, Random random, Handler handler) {
+  public ControlPlaneClient(
+      List<ListenAddress> addresses,
+      ChannelFactory channels,
+      Node node,
+      Backoff backoff,
+      Duration splay,
+      ScheduledExecutorService executor,
+      Random random,
+      Handler handler) {
     if (addresses.isEmpty()) {
       throw new IllegalArgumentException("no control-plane address");
     }
@@ -77,22 +84,35 @@ public final class ControlPlaneClient implements AutoCloseable {
     LOG.info("control plane client starting targets={} splay_ms={}", addresses, delay);
     pemStamp = channels.filesStamp();
     executor.schedule(this::connect, delay, TimeUnit.MILLISECONDS);
-    executor.scheduleWithFixedDelay(this::checkPemFiles, PEM_CHECK.toMillis(), PEM_CHECK.toMillis(),
-        TimeUnit.MILLISECONDS);
+    executor.scheduleWithFixedDelay(
+        this::checkPemFiles, PEM_CHECK.toMillis(), PEM_CHECK.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   /** Tells the control plane that {@code version} now runs (answering {@code nonce}). */
   public void ack(String nonce, String version) {
-    executor.execute(() -> {
-      appliedVersion = version;
-      send(RouteRequest.newBuilder().setNode(node).setVersionInfo(version).setResponseNonce(nonce).build());
-    });
+    executor.execute(
+        () -> {
+          appliedVersion = version;
+          send(
+              RouteRequest.newBuilder()
+                  .setNode(node)
+                  .setVersionInfo(version)
+                  .setResponseNonce(nonce)
+                  .build());
+        });
   }
 
   /** Refuses the snapshot of {@code nonce}; the agent keeps running {@code appliedVersion}. */
   public void nack(String nonce, List<String> errors) {
-    executor.execute(() -> send(RouteRequest.newBuilder().setNode(node).setVersionInfo(appliedVersion)
-        .setResponseNonce(nonce).addAllErrors(errors).build()));
+    executor.execute(
+        () ->
+            send(
+                RouteRequest.newBuilder()
+                    .setNode(node)
+                    .setVersionInfo(appliedVersion)
+                    .setResponseNonce(nonce)
+                    .addAllErrors(errors)
+                    .build()));
   }
 
   public long reconnects() {
@@ -108,30 +128,43 @@ public final class ControlPlaneClient implements AutoCloseable {
     try {
       channel = channels.open(target);
     } catch (IOException e) {
-      LOG.warn("control plane connection refused before it started target={} reason={}", target, e.getMessage());
+      LOG.warn(
+          "control plane connection refused before it started target={} reason={}",
+          target,
+          e.getMessage());
       retry(stream, target);
       return;
     }
-    requests = RouteDiscoveryGrpc.newStub(channel).streamRoutes(new StreamObserver<>() {
-      @Override
-      public void onNext(RouteResponse response) {
-        post(() -> received(stream, target, response));
-      }
+    requests =
+        RouteDiscoveryGrpc.newStub(channel)
+            .streamRoutes(
+                new StreamObserver<>() {
+                  @Override
+                  public void onNext(RouteResponse response) {
+                    post(() -> received(stream, target, response));
+                  }
 
-      @Override
-      public void onError(Throwable error) {
-        post(() -> lost(stream, target, Status.fromThrowable(error)));
-      }
+                  @Override
+                  public void onError(Throwable error) {
+                    post(() -> lost(stream, target, Status.fromThrowable(error)));
+                  }
 
-      @Override
-      public void onCompleted() {
-        post(() -> lost(stream, target, Status.UNAVAILABLE.withDescription("server closed the stream")));
-      }
-    });
+                  @Override
+                  public void onCompleted() {
+                    post(
+                        () ->
+                            lost(
+                                stream,
+                                target,
+                                Status.UNAVAILABLE.withDescription("server closed the stream")));
+                  }
+                });
     send(RouteRequest.newBuilder().setNode(node).setVersionInfo(appliedVersion).build());
   }
 
-  /** gRPC calls back from its own threads; the executor may already be gone when the agent stops. */
+  /**
+   * gRPC calls back from its own threads; the executor may already be gone when the agent stops.
+   */
   private void post(Runnable action) {
     try {
       executor.execute(action);
@@ -146,7 +179,10 @@ public final class ControlPlaneClient implements AutoCloseable {
     }
     if (connectedStream != stream) {
       connectedStream = stream;
-      LOG.info("control plane connected target={} version={}", target, response.getSnapshot().getVersion());
+      LOG.info(
+          "control plane connected target={} version={}",
+          target,
+          response.getSnapshot().getVersion());
       handler.onConnection(true, target.toString());
     }
     failures = 0;
@@ -158,7 +194,11 @@ public final class ControlPlaneClient implements AutoCloseable {
       return;
     }
     // One line, no stack trace: an unreachable control plane is expected, and Envoy keeps serving.
-    LOG.warn("control plane stream lost target={} status={} reason=\"{}\"", target, status.getCode(), reason(status));
+    LOG.warn(
+        "control plane stream lost target={} status={} reason=\"{}\"",
+        target,
+        status.getCode(),
+        reason(status));
     handler.onConnection(false, target.toString());
     retry(stream, target);
   }
@@ -170,15 +210,18 @@ public final class ControlPlaneClient implements AutoCloseable {
    * innermost cause's message are given, on one line.
    */
   public static String reason(Status status) {
-    String description = status.getDescription() == null ? "" : status.getDescription().strip().split("\n", 2)[0];
+    String description =
+        status.getDescription() == null ? "" : status.getDescription().strip().split("\n", 2)[0];
     String cause = null;
     for (Throwable t = status.getCause(); t != null && t.getCause() != t; t = t.getCause()) {
       if (t.getMessage() != null && !t.getMessage().isBlank()) {
         cause = t.getMessage().strip();
       }
     }
-    String reason = cause == null || description.contains(cause) ? description
-        : description.isEmpty() ? cause : description + ": " + cause;
+    String reason =
+        cause == null || description.contains(cause)
+            ? description
+            : description.isEmpty() ? cause : description + ": " + cause;
     return reason.replaceAll("\\s+", " ").replace('"', '\'');
   }
 
@@ -188,8 +231,11 @@ public final class ControlPlaneClient implements AutoCloseable {
     reconnects++;
     addressIndex++;
     Duration wait = backoff.delay(failures, random);
-    LOG.info("control plane reconnecting next_target={} in_ms={} attempt={}",
-        addresses.get(addressIndex % addresses.size()), wait.toMillis(), failures);
+    LOG.info(
+        "control plane reconnecting next_target={} in_ms={} attempt={}",
+        addresses.get(addressIndex % addresses.size()),
+        wait.toMillis(),
+        failures);
     executor.schedule(this::connect, wait.toMillis(), TimeUnit.MILLISECONDS);
   }
 
@@ -226,10 +272,11 @@ public final class ControlPlaneClient implements AutoCloseable {
 
   @Override
   public void close() {
-    executor.execute(() -> {
-      closed = true;
-      generation++;
-      closeChannel();
-    });
+    executor.execute(
+        () -> {
+          closed = true;
+          generation++;
+          closeChannel();
+        });
   }
 }

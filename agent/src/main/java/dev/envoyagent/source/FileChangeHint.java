@@ -30,16 +30,25 @@ public final class FileChangeHint implements Closeable {
     thread.setDaemon(true);
   }
 
-  /** Starts watching; if the directory cannot be watched, polling alone will do and this says so once. */
+  /**
+   * Starts watching; if the directory cannot be watched, polling alone will do and this says so
+   * once.
+   */
   public static FileChangeHint start(Path file, Runnable onChange) {
     Path absolute = file.toAbsolutePath().normalize();
     WatchService watcher = null;
     try {
       watcher = FileSystems.getDefault().newWatchService();
-      absolute.getParent().register(watcher, StandardWatchEventKinds.ENTRY_CREATE,
-          StandardWatchEventKinds.ENTRY_MODIFY, StandardWatchEventKinds.OVERFLOW);
+      absolute
+          .getParent()
+          .register(
+              watcher,
+              StandardWatchEventKinds.ENTRY_CREATE,
+              StandardWatchEventKinds.ENTRY_MODIFY,
+              StandardWatchEventKinds.OVERFLOW);
     } catch (IOException | RuntimeException e) {
-      LOG.info("cannot watch directory={} reason={}; polling only", absolute.getParent(), e.toString());
+      LOG.info(
+          "cannot watch directory={} reason={}; polling only", absolute.getParent(), e.toString());
     }
     FileChangeHint hint = new FileChangeHint(watcher, absolute.getFileName(), onChange);
     if (watcher != null) {
@@ -61,7 +70,8 @@ public final class FileChangeHint implements Closeable {
           try {
             onChange.run();
           } catch (RuntimeException e) {
-            LOG.debug("file change hint dropped reason={}", e.toString()); // e.g. the agent is stopping
+            LOG.debug(
+                "file change hint dropped reason={}", e.toString()); // e.g. the agent is stopping
           }
         }
         if (!key.reset()) {

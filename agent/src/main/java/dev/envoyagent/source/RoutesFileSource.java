@@ -62,11 +62,17 @@ public final class RoutesFileSource {
     lastContent = content;
     try {
       RouteSnapshot snapshot = RouteSnapshots.parse(content);
-      LOG.info("routes file read file={} version={} services={}", file, snapshot.getVersion(),
+      LOG.info(
+          "routes file read file={} version={} services={}",
+          file,
+          snapshot.getVersion(),
           snapshot.getServicesCount());
       onSnapshot.accept(snapshot);
     } catch (InvalidInputException e) {
-      LOG.warn("routes file refused file={} problems={}; serving the last applied routes", file, e.problems().size());
+      LOG.warn(
+          "routes file refused file={} problems={}; serving the last applied routes",
+          file,
+          e.problems().size());
       e.problems().forEach(p -> LOG.warn("routes file refused file={} problem=\"{}\"", file, p));
       onError.accept("routes file " + file + " refused: " + e.getMessage());
     }

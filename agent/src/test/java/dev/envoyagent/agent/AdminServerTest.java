@@ -24,8 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 class AdminServerTest {
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
   final AtomicLong clock = new AtomicLong(5_000_000);
   final AtomicBoolean drained = new AtomicBoolean();
   final HttpClient http = HttpClient.newHttpClient();
@@ -41,12 +40,22 @@ class AdminServerTest {
 
   void start() throws Exception {
     port = freePort();
-    String yaml = "node: { id: h, cluster: c }\nroutes: { file: r.yaml }\nstate_dir: " + dir
-        + "\nadmin: { listen: \"127.0.0.1:" + port + "\" }\n";
-    AgentSettings settings = AgentConfigLoader.parse(yaml.getBytes(StandardCharsets.UTF_8), dir, "agent.yaml");
+    String yaml =
+        "node: { id: h, cluster: c }\nroutes: { file: r.yaml }\nstate_dir: "
+            + dir
+            + "\nadmin: { listen: \"127.0.0.1:"
+            + port
+            + "\" }\n";
+    AgentSettings settings =
+        AgentConfigLoader.parse(yaml.getBytes(StandardCharsets.UTF_8), dir, "agent.yaml");
     board = new StatusBoard(dir.resolve("status.json"), clock::get, new AgentMetrics());
-    server = new AdminServer(settings, board, () -> Map.of("draining", drained.get()), () -> drained.set(true),
-        clock::get);
+    server =
+        new AdminServer(
+            settings,
+            board,
+            () -> Map.of("draining", drained.get()),
+            () -> drained.set(true),
+            clock::get);
     server.start();
   }
 
@@ -58,8 +67,11 @@ class AdminServerTest {
   }
 
   HttpResponse<String> call(String method, String path) throws Exception {
-    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-        .method(method, HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+    return http.send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+            .method(method, HttpRequest.BodyPublishers.noBody())
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   @Test
@@ -72,7 +84,11 @@ class AdminServerTest {
     assertThat(notReady.statusCode()).isEqualTo(503);
     assertThat(notReady.body()).contains("Envoy is not serving (phase STARTING)");
 
-    board.supervisor("SERVING", List.of(new dev.envoyagent.envoy.EnvoyProcess(0, 42, 1, "d", "v", 0, 2, 0)), "1", "");
+    board.supervisor(
+        "SERVING",
+        List.of(new dev.envoyagent.envoy.EnvoyProcess(0, 42, 1, "d", "v", 0, 2, 0)),
+        "1",
+        "");
     assertThat(call("GET", "/ready").statusCode()).isEqualTo(200);
     clock.addAndGet(AdminServer.STALLED_AFTER.toMillis() + 1);
     HttpResponse<String> stalled = call("GET", "/healthz");
@@ -86,14 +102,17 @@ class AdminServerTest {
     board.received("7");
     HttpResponse<String> metrics = call("GET", "/metrics");
     assertThat(metrics.statusCode()).isEqualTo(200);
-    assertThat(metrics.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith("text/plain"));
-    Pattern sample = Pattern.compile("[a-zA-Z_:][a-zA-Z0-9_:]*(\\{[^}]*})? (-?[0-9.]+(E-?[0-9]+)?|NaN|[+-]Inf)");
+    assertThat(metrics.headers().firstValue("Content-Type"))
+        .hasValueSatisfying(t -> assertThat(t).startsWith("text/plain"));
+    Pattern sample =
+        Pattern.compile("[a-zA-Z_:][a-zA-Z0-9_:]*(\\{[^}]*})? (-?[0-9.]+(E-?[0-9]+)?|NaN|[+-]Inf)");
     for (String line : metrics.body().split("\n")) {
       if (!line.isEmpty() && !line.startsWith("#")) {
         assertThat(line).matches(sample);
       }
     }
-    assertThat(metrics.body()).contains("envoy_agent_snapshots_received_total 1.0")
+    assertThat(metrics.body())
+        .contains("envoy_agent_snapshots_received_total 1.0")
         .contains("envoy_agent_jvm_memory_heap_used ");
   }
 

@@ -14,7 +14,9 @@ class ConfigReloadTest {
   void aHundredSignalsInASecondGiveTwoReloadsAndALaterSignalOneMore() throws Exception {
     ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor();
     AtomicInteger reloads = new AtomicInteger();
-    ConfigReload reload = new ConfigReload(executor, reloads::incrementAndGet, System::nanoTime, Duration.ofSeconds(1));
+    ConfigReload reload =
+        new ConfigReload(
+            executor, reloads::incrementAndGet, System::nanoTime, Duration.ofSeconds(1));
     try {
       for (int i = 0; i < 50; i++) {
         reload.request();

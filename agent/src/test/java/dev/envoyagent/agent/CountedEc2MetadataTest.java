@@ -18,7 +18,8 @@ class CountedEc2MetadataTest {
   static final class ScriptedImds implements Ec2Metadata {
     @Override
     public InstanceIdentity identity() {
-      return new InstanceIdentity("i-1", "r", "z", "zid", "10.0.0.1", "t", "ami", Map.of(), "{}", "sig");
+      return new InstanceIdentity(
+          "i-1", "r", "z", "zid", "10.0.0.1", "t", "ami", Map.of(), "{}", "sig");
     }
 
     @Override

@@ -25,8 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 class ReportingTest {
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
   final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor();
 
   @AfterEach
@@ -67,15 +66,34 @@ class ReportingTest {
 
   @Test
   void heartbeatsCarryIdentityUpstreamsAndTheDrainingState() throws Exception {
-    String yaml = "node: { id: h1, cluster: web, zone: us-east-1c, address: 10.1.2.3 }\nroutes: { file: r.yaml }\n"
-        + "state_dir: " + dir + "\n";
-    AgentSettings settings = AgentConfigLoader.parse(yaml.getBytes(StandardCharsets.UTF_8), dir, "agent.yaml");
-    StatusBoard status = new StatusBoard(dir.resolve("status.json"), System::currentTimeMillis, new AgentMetrics());
-    status.supervisor("SERVING", List.of(new EnvoyProcess(3, 4242, 1, "d", "11.104", 0, 2,
-        System.currentTimeMillis() - 60_000)), "42", "");
+    String yaml =
+        "node: { id: h1, cluster: web, zone: us-east-1c, address: 10.1.2.3 }\nroutes: { file: r.yaml }\n"
+            + "state_dir: "
+            + dir
+            + "\n";
+    AgentSettings settings =
+        AgentConfigLoader.parse(yaml.getBytes(StandardCharsets.UTF_8), dir, "agent.yaml");
+    StatusBoard status =
+        new StatusBoard(dir.resolve("status.json"), System::currentTimeMillis, new AgentMetrics());
+    status.supervisor(
+        "SERVING",
+        List.of(
+            new EnvoyProcess(3, 4242, 1, "d", "11.104", 0, 2, System.currentTimeMillis() - 60_000)),
+        "42",
+        "");
     FakeAdmin admin = new FakeAdmin();
-    InstanceIdentity instance = new InstanceIdentity("i-0abc", "us-east-1", "us-east-1c", "use1-az2", "10.1.2.3",
-        "m7g.large", "ami-1", Map.of("team", "payments"), "{\"instanceId\":\"i-0abc\"}", "MIIsig");
+    InstanceIdentity instance =
+        new InstanceIdentity(
+            "i-0abc",
+            "us-east-1",
+            "us-east-1c",
+            "use1-az2",
+            "10.1.2.3",
+            "m7g.large",
+            "ami-1",
+            Map.of("team", "payments"),
+            "{\"instanceId\":\"i-0abc\"}",
+            "MIIsig");
     Reporting reporting = new Reporting(settings, status, admin, executor, Optional.of(instance));
 
     HeartbeatRequest serving = reporting.heartbeat();
@@ -96,6 +114,7 @@ class ReportingTest {
     assertThat(admin.posts).containsExactly("/healthcheck/fail", "/drain_listeners?graceful");
     reporting.drain("again");
     assertThat(admin.posts).as("a drain happens once").hasSize(2);
-    assertThat(status.metrics().registry().getGauges().get("envoy_agent.host.draining").getValue()).isEqualTo(1);
+    assertThat(status.metrics().registry().getGauges().get("envoy_agent.host.draining").getValue())
+        .isEqualTo(1);
   }
 }

@@ -14,28 +14,39 @@ class RouteMergeTest {
     return Service.newBuilder().setName(name).setProtocol(Protocol.TCP).setLocalPort(port).build();
   }
 
-  static final RouteSnapshot CONTROL_PLANE = RouteSnapshot.newBuilder().setVersion("cp-7")
-      .addServices(service("users", 9101)).addServices(service("orders", 9102)).build();
+  static final RouteSnapshot CONTROL_PLANE =
+      RouteSnapshot.newBuilder()
+          .setVersion("cp-7")
+          .addServices(service("users", 9101))
+          .addServices(service("orders", 9102))
+          .build();
 
   @Test
   void eitherSourceAloneIsUsedAsIs() {
-    RouteSnapshot file = RouteSnapshot.newBuilder().setVersion("f1").addServices(service("db", 15432)).build();
+    RouteSnapshot file =
+        RouteSnapshot.newBuilder().setVersion("f1").addServices(service("db", 15432)).build();
     assertThat(RouteMerge.of(null, file)).isEqualTo(new RouteMerge(file, List.of()));
-    assertThat(RouteMerge.of(CONTROL_PLANE, null)).isEqualTo(new RouteMerge(CONTROL_PLANE, List.of()));
+    assertThat(RouteMerge.of(CONTROL_PLANE, null))
+        .isEqualTo(new RouteMerge(CONTROL_PLANE, List.of()));
   }
 
   @Test
   void fileServicesJoinTheControlPlanesAndTheControlPlaneWinsClashes() {
-    RouteSnapshot file = RouteSnapshot.newBuilder().setVersion("f1")
-        .addServices(service("db", 15432))
-        .addServices(service("users", 19999))
-        .addServices(service("cache", 9102))
-        .build();
+    RouteSnapshot file =
+        RouteSnapshot.newBuilder()
+            .setVersion("f1")
+            .addServices(service("db", 15432))
+            .addServices(service("users", 19999))
+            .addServices(service("cache", 9102))
+            .build();
     RouteMerge merge = RouteMerge.of(CONTROL_PLANE, file);
     assertThat(merge.snapshot().getVersion()).isEqualTo("cp-7+file.f1");
-    assertThat(merge.snapshot().getServicesList()).extracting(Service::getName).containsExactly("users", "orders", "db");
-    assertThat(merge.clashes()).containsExactly(
-        "routes file service \"users\" has the name of a control-plane service; the control plane's is used",
-        "routes file service \"cache\" uses local_port 9102 of control-plane service \"orders\"; it is left out");
+    assertThat(merge.snapshot().getServicesList())
+        .extracting(Service::getName)
+        .containsExactly("users", "orders", "db");
+    assertThat(merge.clashes())
+        .containsExactly(
+            "routes file service \"users\" has the name of a control-plane service; the control plane's is used",
+            "routes file service \"cache\" uses local_port 9102 of control-plane service \"orders\"; it is left out");
   }
 }

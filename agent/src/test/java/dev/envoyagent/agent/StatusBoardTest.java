@@ -14,14 +14,17 @@ import org.junit.jupiter.api.io.TempDir;
 
 class StatusBoardTest {
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
   final AtomicLong clock = new AtomicLong(1_000_000);
   final AgentMetrics metrics = new AgentMetrics();
 
   static Service service(String name, int port, String endpoint) {
-    return Service.newBuilder().setName(name).setProtocol(Protocol.TCP).setLocalPort(port)
-        .addEndpoints(Endpoint.newBuilder().setAddress(endpoint).setPort(5432)).build();
+    return Service.newBuilder()
+        .setName(name)
+        .setProtocol(Protocol.TCP)
+        .setLocalPort(port)
+        .addEndpoints(Endpoint.newBuilder().setAddress(endpoint).setPort(5432))
+        .build();
   }
 
   @Test
@@ -29,11 +32,21 @@ class StatusBoardTest {
     StatusBoard board = new StatusBoard(dir.resolve("status.json"), clock::get, metrics);
     board.received("1");
     clock.addAndGet(250);
-    board.applied(RouteSnapshot.newBuilder().setVersion("1").addServices(service("a", 2000, "10.0.0.1"))
-        .addServices(service("b", 2001, "10.0.0.2")).build(), true);
+    board.applied(
+        RouteSnapshot.newBuilder()
+            .setVersion("1")
+            .addServices(service("a", 2000, "10.0.0.1"))
+            .addServices(service("b", 2001, "10.0.0.2"))
+            .build(),
+        true);
     board.received("2");
-    board.applied(RouteSnapshot.newBuilder().setVersion("2").addServices(service("a", 2000, "10.0.0.9"))
-        .addServices(service("c", 2002, "10.0.0.3")).build(), false);
+    board.applied(
+        RouteSnapshot.newBuilder()
+            .setVersion("2")
+            .addServices(service("a", 2000, "10.0.0.9"))
+            .addServices(service("c", 2002, "10.0.0.3"))
+            .build(),
+        false);
 
     AgentStatus status = board.snapshot();
     assertThat(status.history()).extracting(AgentStatus.Applied::version).containsExactly("1", "2");
@@ -45,7 +58,8 @@ class StatusBoardTest {
     assertThat(metrics.counter("snapshots", "applied").getCount()).isEqualTo(2);
     assertThat(metrics.counter("snapshots", "received").getCount()).isEqualTo(2);
     assertThat(metrics.timer("snapshots", "apply_time").getCount()).isEqualTo(2);
-    assertThat(metrics.timer("snapshots", "apply_time").getSnapshot().getMax()).isEqualTo(250_000_000L);
+    assertThat(metrics.timer("snapshots", "apply_time").getSnapshot().getMax())
+        .isEqualTo(250_000_000L);
     assertThat(dir.resolve("status.json")).exists();
   }
 
@@ -59,8 +73,10 @@ class StatusBoardTest {
     board.crash();
     board.failedRestart();
     assertThat(metrics.counter("supervisor", "restarts.hot").getCount()).isEqualTo(2);
-    assertThat(metrics.counter("supervisor", "restarts.cold_hot_restart_version").getCount()).isEqualTo(1);
-    assertThat(metrics.counter("supervisor", "restarts.cold_stuck_hot_restart").getCount()).isEqualTo(1);
+    assertThat(metrics.counter("supervisor", "restarts.cold_hot_restart_version").getCount())
+        .isEqualTo(1);
+    assertThat(metrics.counter("supervisor", "restarts.cold_stuck_hot_restart").getCount())
+        .isEqualTo(1);
     assertThat(metrics.counter("envoy", "crashes").getCount()).isEqualTo(1);
     assertThat(metrics.counter("supervisor", "failed_restarts").getCount()).isEqualTo(1);
     AgentStatus status = board.snapshot();

@@ -39,8 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** The supervisor's decisions with a fake Envoy, a manual loop and a manual clock: no sleeping. */
 class SupervisorTest {
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   private final AtomicLong clock = new AtomicLong(1_000_000_000L);
   private final ManualLoop loop = new ManualLoop();
@@ -51,18 +50,25 @@ class SupervisorTest {
 
   @BeforeEach
   void setUp() throws Exception {
-    Files.writeString(dir.resolve("agent.yaml"), String.join("\n",
-        "node: {id: unit, cluster: unit}",
-        "routes: {file: routes.yaml}",
-        "envoy: {binary: " + dir.resolve("envoy") + ", drain_time_s: 2, parent_shutdown_time_s: 3,",
-        "  delivery: restart, ready_timeout_s: 5, stop_timeout_s: 3}",
-        "state_dir: state",
-        "restart: {min_interval_ms: 0, debounce_ms: 0}",
-        ""));
+    Files.writeString(
+        dir.resolve("agent.yaml"),
+        String.join(
+            "\n",
+            "node: {id: unit, cluster: unit}",
+            "routes: {file: routes.yaml}",
+            "envoy: {binary: "
+                + dir.resolve("envoy")
+                + ", drain_time_s: 2, parent_shutdown_time_s: 3,",
+            "  delivery: restart, ready_timeout_s: 5, stop_timeout_s: 3}",
+            "state_dir: state",
+            "restart: {min_interval_ms: 0, debounce_ms: 0}",
+            ""));
     settings = AgentConfigLoader.load(dir.resolve("agent.yaml"));
     Files.createDirectories(settings.stateDir());
     status = new StatusBoard(settings.stateDir().resolve("status.json"), () -> 0);
-    supervisor = new Supervisor(settings, loop, processes, port -> processes, clock::get, new Random(1), status);
+    supervisor =
+        new Supervisor(
+            settings, loop, processes, port -> processes, clock::get, new Random(1), status);
     supervisor.start();
     loop.runPending();
   }
@@ -105,21 +111,26 @@ class SupervisorTest {
 
   @Test
   void aRenderNeedingMoreInotifyInstancesThanTheHostLeavesIsRefused() throws Exception {
-    Files.writeString(dir.resolve("agent.yaml"), Files.readString(dir.resolve("agent.yaml"))
-        .replace("delivery: restart", "delivery: files"));
+    Files.writeString(
+        dir.resolve("agent.yaml"),
+        Files.readString(dir.resolve("agent.yaml"))
+            .replace("delivery: restart", "delivery: files"));
     settings = AgentConfigLoader.load(dir.resolve("agent.yaml"));
     restartWithEnvoyGone();
     processes.inotifyLimit = new dev.envoyagent.envoy.InotifyBudget.InotifyLimit(8, 3, "unit");
     supervisor.submit(snapshot("1", 8080)); // lds, cds, rds/web, eds/web: 4 files, 8 instances
     tick();
     assertThat(processes.launched).isEmpty();
-    assertThat(statusOf().lastError()).contains("fs.inotify.max_user_instances=8").contains("need 8");
+    assertThat(statusOf().lastError())
+        .contains("fs.inotify.max_user_instances=8")
+        .contains("need 8");
   }
 
   @Test
   void aColdRestartDrainsForTheWholeDrainTimeEvenWhenValidationWasSlow() {
     EnvoyProcess old = serve("1");
-    processes.hotRestartVersion = "12.0"; // a new Envoy binary that cannot hot restart from the old one
+    processes.hotRestartVersion =
+        "12.0"; // a new Envoy binary that cannot hot restart from the old one
     processes.validateCost = Duration.ofSeconds(5);
     supervisor.submit(snapshot("2", 8081));
     tick();
@@ -177,16 +188,22 @@ class SupervisorTest {
   }
 
   @Test
-  void theLastKnownGoodStartsFromTheFilesItLeftInTheConfigDirWithoutRenderingThemAgain() throws Exception {
+  void theLastKnownGoodStartsFromTheFilesItLeftInTheConfigDirWithoutRenderingThemAgain()
+      throws Exception {
     serve("7");
     Path bootstrap = settings.envoy().configDir().resolve("bootstrap.json");
     AppliedConfig record = AppliedConfig.read(LaunchPlan.appliedRecordFile(settings)).orElseThrow();
     assertThat(record.version()).isEqualTo("7");
-    // Files a render would not produce, and a record that vouches for them: only a start from disk keeps them.
+    // Files a render would not produce, and a record that vouches for them: only a start from disk
+    // keeps them.
     byte[] marked = (Files.readString(bootstrap) + "\n").getBytes(StandardCharsets.UTF_8);
     Files.write(bootstrap, marked);
-    new AppliedConfig(record.version(), record.snapshotSha256(), record.renderInputs(),
-        new RenderedFiles("7", marked, new java.util.TreeMap<>()).digest(), record.watchedVersions())
+    new AppliedConfig(
+            record.version(),
+            record.snapshotSha256(),
+            record.renderInputs(),
+            new RenderedFiles("7", marked, new java.util.TreeMap<>()).digest(),
+            record.watchedVersions())
         .write(LaunchPlan.appliedRecordFile(settings));
 
     restartWithEnvoyGone();
@@ -194,7 +211,9 @@ class SupervisorTest {
     loop.runPending();
 
     assertThat(processes.launched).hasSize(2);
-    assertThat(Files.readAllBytes(bootstrap)).as("started from the files on disk").isEqualTo(marked);
+    assertThat(Files.readAllBytes(bootstrap))
+        .as("started from the files on disk")
+        .isEqualTo(marked);
   }
 
   @Test
@@ -202,7 +221,8 @@ class SupervisorTest {
     serve("7");
     Path bootstrap = settings.envoy().configDir().resolve("bootstrap.json");
     String rendered = Files.readString(bootstrap);
-    Files.writeString(bootstrap, rendered + "\n"); // edited by hand since: the record no longer matches
+    Files.writeString(
+        bootstrap, rendered + "\n"); // edited by hand since: the record no longer matches
 
     restartWithEnvoyGone();
     supervisor.submitKnownGood(snapshot("7", 8080));
@@ -213,7 +233,8 @@ class SupervisorTest {
   }
 
   @Test
-  void aCorruptRecordOfTheAppliedConfigIsIgnoredAndTheLastKnownGoodRenderedAgain() throws Exception {
+  void aCorruptRecordOfTheAppliedConfigIsIgnoredAndTheLastKnownGoodRenderedAgain()
+      throws Exception {
     serve("7");
     Files.writeString(LaunchPlan.appliedRecordFile(settings), "{\"version\": \"7\", \"files");
 
@@ -224,7 +245,8 @@ class SupervisorTest {
     assertThat(processes.launched).hasSize(2);
     processes.live.add(processes.newest().pid());
     tick();
-    assertThat(AppliedConfig.read(LaunchPlan.appliedRecordFile(settings))).as("written again once LIVE")
+    assertThat(AppliedConfig.read(LaunchPlan.appliedRecordFile(settings)))
+        .as("written again once LIVE")
         .hasValueSatisfying(r -> assertThat(r.version()).isEqualTo("7"));
   }
 
@@ -232,7 +254,9 @@ class SupervisorTest {
   private void restartWithEnvoyGone() {
     processes.alive.clear();
     status = new StatusBoard(settings.stateDir().resolve("status.json"), () -> 0);
-    supervisor = new Supervisor(settings, loop, processes, port -> processes, clock::get, new Random(2), status);
+    supervisor =
+        new Supervisor(
+            settings, loop, processes, port -> processes, clock::get, new Random(2), status);
     supervisor.start();
     loop.runPending();
   }
@@ -261,8 +285,13 @@ class SupervisorTest {
   }
 
   private static RouteSnapshot snapshot(String version, int endpointPort) {
-    String yaml = "version: \"" + version + "\"\nservices:\n  - {name: web, protocol: HTTP, local_port: 10080, "
-        + "endpoints: [{address: 127.0.0.1, port: " + endpointPort + "}]}\n";
+    String yaml =
+        "version: \""
+            + version
+            + "\"\nservices:\n  - {name: web, protocol: HTTP, local_port: 10080, "
+            + "endpoints: [{address: 127.0.0.1, port: "
+            + endpointPort
+            + "}]}\n";
     try {
       return RouteSnapshots.parse(yaml.getBytes(StandardCharsets.UTF_8));
     } catch (dev.envoyagent.model.InvalidInputException e) {
@@ -270,10 +299,13 @@ class SupervisorTest {
     }
   }
 
-  /** Tasks run only when the test says: {@link #tick()} runs what is queued, then the periodic task. */
-  private static final class ManualLoop extends AbstractExecutorService implements ScheduledExecutorService {
+  /**
+   * Tasks run only when the test says: {@link #tick()} runs what is queued, then the periodic task.
+   */
+  private static final class ManualLoop extends AbstractExecutorService
+      implements ScheduledExecutorService {
     private final Queue<Runnable> queue = new ArrayDeque<>();
-    private Runnable periodic = () -> { };
+    private Runnable periodic = () -> {};
 
     void runPending() {
       for (Runnable r = queue.poll(); r != null; r = queue.poll()) {
@@ -293,7 +325,8 @@ class SupervisorTest {
     }
 
     @Override
-    public ScheduledFuture<?> scheduleWithFixedDelay(Runnable command, long initialDelay, long delay, TimeUnit unit) {
+    public ScheduledFuture<?> scheduleWithFixedDelay(
+        Runnable command, long initialDelay, long delay, TimeUnit unit) {
       periodic = command;
       return null;
     }
@@ -309,12 +342,13 @@ class SupervisorTest {
     }
 
     @Override
-    public ScheduledFuture<?> scheduleAtFixedRate(Runnable command, long initialDelay, long period, TimeUnit unit) {
+    public ScheduledFuture<?> scheduleAtFixedRate(
+        Runnable command, long initialDelay, long period, TimeUnit unit) {
       throw new UnsupportedOperationException();
     }
 
     @Override
-    public void shutdown() { }
+    public void shutdown() {}
 
     @Override
     public List<Runnable> shutdownNow() {
@@ -337,7 +371,9 @@ class SupervisorTest {
     }
   }
 
-  /** Envoy processes and their admin API in one fake; the admin answers as the newest live process. */
+  /**
+   * Envoy processes and their admin API in one fake; the admin answers as the newest live process.
+   */
   private final class FakeProcesses implements ProcessControl, EnvoyAdmin {
     final List<EnvoyProcess> launched = new ArrayList<>();
     final Set<Long> alive = new HashSet<>();
@@ -351,8 +387,12 @@ class SupervisorTest {
     int validations;
     Duration validateCost = Duration.ZERO;
     String hotRestartVersion = "11.104";
-    /** What each started Envoy reports about itself: the version of the binary it was started from. */
+
+    /**
+     * What each started Envoy reports about itself: the version of the binary it was started from.
+     */
     final Map<Long, String> runningVersions = new java.util.HashMap<>();
+
     private long nextPid = 100;
 
     EnvoyProcess newest() {
@@ -360,9 +400,18 @@ class SupervisorTest {
     }
 
     @Override
-    public EnvoyProcess launch(EnvoyCommand command, Path logFile, String launchDigest, String version) {
-      EnvoyProcess p = new EnvoyProcess(command.epoch(), nextPid++, 1, launchDigest, version, command.baseId(),
-          command.concurrency(), 0);
+    public EnvoyProcess launch(
+        EnvoyCommand command, Path logFile, String launchDigest, String version) {
+      EnvoyProcess p =
+          new EnvoyProcess(
+              command.epoch(),
+              nextPid++,
+              1,
+              launchDigest,
+              version,
+              command.baseId(),
+              command.concurrency(),
+              0);
       launched.add(p);
       alive.add(p.pid());
       runningVersions.put(p.pid(), hotRestartVersion);
@@ -389,7 +438,8 @@ class SupervisorTest {
     public Validation validate(Path binary, Path config, Duration timeout) {
       validations++;
       advance(validateCost);
-      return new Validation(validationOk, validationOk ? "OK" : "error initializing configuration: refused");
+      return new Validation(
+          validationOk, validationOk ? "OK" : "error initializing configuration: refused");
     }
 
     @Override
@@ -399,10 +449,17 @@ class SupervisorTest {
 
     @Override
     public ServerInfo serverInfo() throws java.io.IOException {
-      EnvoyProcess answering = launched.stream().filter(p -> alive.contains(p.pid())).reduce((a, b) -> b)
-          .orElseThrow(() -> new java.io.IOException("connection refused"));
-      return new ServerInfo(live.contains(answering.pid()) ? "LIVE" : "INITIALIZING", answering.epoch(),
-          runningVersions.get(answering.pid()), "fake", 1);
+      EnvoyProcess answering =
+          launched.stream()
+              .filter(p -> alive.contains(p.pid()))
+              .reduce((a, b) -> b)
+              .orElseThrow(() -> new java.io.IOException("connection refused"));
+      return new ServerInfo(
+          live.contains(answering.pid()) ? "LIVE" : "INITIALIZING",
+          answering.epoch(),
+          runningVersions.get(answering.pid()),
+          "fake",
+          1);
     }
 
     @Override

@@ -15,8 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 class AppliedConfigTest {
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   private final RouteSnapshot snapshot = RouteSnapshot.newBuilder().setVersion("3").build();
 
@@ -29,10 +28,12 @@ class AppliedConfigTest {
 
     AppliedConfig read = AppliedConfig.read(dir.resolve("applied.properties")).orElseThrow();
     assertThat(read).isEqualTo(record);
-    assertThat(Files.readString(dir.resolve("applied.properties"))).as("no date: equal records, equal files")
+    assertThat(Files.readString(dir.resolve("applied.properties")))
+        .as("no date: equal records, equal files")
         .doesNotContainPattern("#.*20[0-9][0-9]");
     assertThat(read.describes(snapshot, "inputs")).isTrue();
-    assertThat(read.readFiles(dir.resolve("envoy"))).hasValueSatisfying(f -> assertThat(f.digest()).isEqualTo(files.digest()));
+    assertThat(read.readFiles(dir.resolve("envoy")))
+        .hasValueSatisfying(f -> assertThat(f.digest()).isEqualTo(files.digest()));
   }
 
   @Test
@@ -54,19 +55,22 @@ class AppliedConfigTest {
     assertThat(AppliedConfig.read(dir.resolve("absent.json"))).isEmpty();
     Path truncated = dir.resolve("applied.properties");
     Files.writeString(truncated, "version=3\nsnapshot_sha256=ab");
-    assertThatThrownBy(() -> AppliedConfig.read(truncated)).hasMessageContaining(truncated.toString())
+    assertThatThrownBy(() -> AppliedConfig.read(truncated))
+        .hasMessageContaining(truncated.toString())
         .hasMessageContaining("render_inputs is missing");
   }
 
   private AppliedConfig recordFor(RenderedFiles files) {
     SortedMap<String, String> versions = new TreeMap<>();
     files.watched().keySet().forEach(name -> versions.put(name, "v-" + name));
-    return new AppliedConfig("3", AppliedConfig.snapshotSha256(snapshot), "inputs", files.digest(), versions);
+    return new AppliedConfig(
+        "3", AppliedConfig.snapshotSha256(snapshot), "inputs", files.digest(), versions);
   }
 
   private static RenderedFiles files(String eds) {
     SortedMap<String, byte[]> watched = new TreeMap<>();
     watched.put("eds/web.json", eds.getBytes(StandardCharsets.UTF_8));
-    return new RenderedFiles("3", "{\"bootstrap\": true}".getBytes(StandardCharsets.UTF_8), watched);
+    return new RenderedFiles(
+        "3", "{\"bootstrap\": true}".getBytes(StandardCharsets.UTF_8), watched);
   }
 }

@@ -13,8 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 class ConfigWriterTest {
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   static RenderedFiles files(String bootstrap, Map<String, String> watched) {
     Map<String, byte[]> bytes = new TreeMap<>();
@@ -22,15 +21,28 @@ class ConfigWriterTest {
     return new RenderedFiles("v", bootstrap.getBytes(StandardCharsets.UTF_8), new TreeMap<>(bytes));
   }
 
-  static final RenderedFiles FIRST = files("boot-1", Map.of(
-      "lds.json", "lds-1", "cds.json", "cds-1", "eds/a.json", "eds-a-1", "eds/b.json", "eds-b-1", "rds/a.json", "rds-a-1"));
+  static final RenderedFiles FIRST =
+      files(
+          "boot-1",
+          Map.of(
+              "lds.json",
+              "lds-1",
+              "cds.json",
+              "cds-1",
+              "eds/a.json",
+              "eds-a-1",
+              "eds/b.json",
+              "eds-b-1",
+              "rds/a.json",
+              "rds-a-1"));
 
   @Test
   void theFirstWriteWritesEverythingInEnvoysOrder() throws Exception {
     WriteOutcome outcome = new ConfigWriter(dir).write(FIRST);
     assertThat(outcome.bootstrapChanged()).isTrue();
-    assertThat(outcome.written()).containsExactly(
-        "eds/a.json", "eds/b.json", "rds/a.json", "cds.json", "lds.json", "bootstrap.json");
+    assertThat(outcome.written())
+        .containsExactly(
+            "eds/a.json", "eds/b.json", "rds/a.json", "cds.json", "lds.json", "bootstrap.json");
     assertThat(outcome.removed()).isEmpty();
     assertThat(Files.readString(dir.resolve("eds/b.json"))).isEqualTo("eds-b-1");
     assertThat(Files.readString(dir.resolve("bootstrap.json"))).isEqualTo("boot-1");
@@ -56,13 +68,27 @@ class ConfigWriterTest {
     writer.write(FIRST);
     Object inode = Files.getAttribute(dir.resolve("eds/a.json"), "unix:ino");
 
-    WriteOutcome outcome = writer.write(files("boot-1", Map.of(
-        "lds.json", "lds-1", "cds.json", "cds-1", "eds/a.json", "eds-a-2", "eds/b.json", "eds-b-1", "rds/a.json", "rds-a-1")));
+    WriteOutcome outcome =
+        writer.write(
+            files(
+                "boot-1",
+                Map.of(
+                    "lds.json",
+                    "lds-1",
+                    "cds.json",
+                    "cds-1",
+                    "eds/a.json",
+                    "eds-a-2",
+                    "eds/b.json",
+                    "eds-b-1",
+                    "rds/a.json",
+                    "rds-a-1")));
     assertThat(outcome.written()).containsExactly("eds/a.json");
     assertThat(outcome.bootstrapChanged()).isFalse();
     assertThat(Files.readString(dir.resolve("eds/a.json"))).isEqualTo("eds-a-2");
     assertThat(Files.getAttribute(dir.resolve("eds/a.json"), "unix:ino"))
-        .as("Envoy reloads only on a file moved into place").isNotEqualTo(inode);
+        .as("Envoy reloads only on a file moved into place")
+        .isNotEqualTo(inode);
   }
 
   @Test
@@ -71,8 +97,19 @@ class ConfigWriterTest {
     writer.write(FIRST);
     Files.writeString(dir.resolve("operator-notes.txt"), "keep me");
 
-    WriteOutcome outcome = writer.write(files("boot-1", Map.of(
-        "lds.json", "lds-2", "cds.json", "cds-2", "eds/a.json", "eds-a-1", "rds/a.json", "rds-a-1")));
+    WriteOutcome outcome =
+        writer.write(
+            files(
+                "boot-1",
+                Map.of(
+                    "lds.json",
+                    "lds-2",
+                    "cds.json",
+                    "cds-2",
+                    "eds/a.json",
+                    "eds-a-1",
+                    "rds/a.json",
+                    "rds-a-1")));
     assertThat(outcome.written()).containsExactly("cds.json", "lds.json");
     assertThat(outcome.removed()).containsExactly("eds/b.json");
     assertThat(dir.resolve("eds/b.json")).doesNotExist();
@@ -85,7 +122,8 @@ class ConfigWriterTest {
     writer.write(FIRST);
     WriteOutcome outcome = writer.write(files("boot-static", Map.of()));
     assertThat(outcome.bootstrapChanged()).isTrue();
-    assertThat(outcome.removed()).containsExactly("cds.json", "eds/a.json", "eds/b.json", "lds.json", "rds/a.json");
+    assertThat(outcome.removed())
+        .containsExactly("cds.json", "eds/a.json", "eds/b.json", "lds.json", "rds/a.json");
   }
 
   @Test
@@ -95,10 +133,12 @@ class ConfigWriterTest {
     Files.writeString(dir.resolve("eds/.tmp-99-a.json"), "half");
     new ConfigWriter(dir).write(FIRST);
     try (var entries = Files.list(dir)) {
-      assertThat(entries.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith(".tmp-"));
+      assertThat(entries.map(p -> p.getFileName().toString()))
+          .noneMatch(n -> n.startsWith(".tmp-"));
     }
     try (var entries = Files.list(dir.resolve("eds"))) {
-      assertThat(entries.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("a.json", "b.json");
+      assertThat(entries.map(p -> p.getFileName().toString()))
+          .containsExactlyInAnyOrder("a.json", "b.json");
     }
   }
 }

@@ -2,8 +2,8 @@ package dev.envoyagent.apply;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.envoyagent.api.v1.RouteSnapshot;
 import dev.envoyagent.api.v1.Protocol;
+import dev.envoyagent.api.v1.RouteSnapshot;
 import dev.envoyagent.api.v1.Service;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,11 +12,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 class VersionHistoryTest {
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   static RouteSnapshot snapshot(String version) {
-    return RouteSnapshot.newBuilder().setVersion(version)
+    return RouteSnapshot.newBuilder()
+        .setVersion(version)
         .addServices(Service.newBuilder().setName("a").setProtocol(Protocol.TCP).setLocalPort(2000))
         .build();
   }
@@ -27,7 +27,9 @@ class VersionHistoryTest {
     for (int v = 1; v <= 5; v++) {
       history.record(snapshot("v" + v));
     }
-    assertThat(history.entries()).extracting(VersionHistory.Entry::sequence).containsExactly(3L, 4L, 5L);
+    assertThat(history.entries())
+        .extracting(VersionHistory.Entry::sequence)
+        .containsExactly(3L, 4L, 5L);
     assertThat(history.latest()).contains(snapshot("v5"));
   }
 
@@ -45,7 +47,8 @@ class VersionHistoryTest {
     VersionHistory history = new VersionHistory(dir, 3);
     history.record(snapshot("good"));
     VersionHistory.Entry tampered = history.record(snapshot("newer"));
-    Files.writeString(tampered.file(), new String(Files.readAllBytes(tampered.file())).replace("newer", "other"));
+    Files.writeString(
+        tampered.file(), new String(Files.readAllBytes(tampered.file())).replace("newer", "other"));
     assertThat(history.latest()).contains(snapshot("good"));
   }
 

@@ -36,7 +36,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"-Xmx1g", "-XX:+UseSerialGC"})
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"-Xmx1g", "-XX:+UseSerialGC"})
 public class RenderBenchmark {
 
   @Param({"1000", "10000"})
@@ -51,8 +53,12 @@ public class RenderBenchmark {
   @Setup
   public void setUp() {
     snapshot = snapshot(services, 10);
-    settings = new RenderSettings(new NodeSettings("i-0bench", "bench", "us-east-1a"), 9901,
-        Delivery.fromConfigName(delivery).orElseThrow(), Path.of("/var/lib/envoy-agent/envoy"));
+    settings =
+        new RenderSettings(
+            new NodeSettings("i-0bench", "bench", "us-east-1a"),
+            9901,
+            Delivery.fromConfigName(delivery).orElseThrow(),
+            Path.of("/var/lib/envoy-agent/envoy"));
   }
 
   /** A realistic mix: mostly HTTP with a weighted route, some gRPC and TCP, three zones. */
@@ -60,23 +66,26 @@ public class RenderBenchmark {
     RouteSnapshot.Builder snapshot = RouteSnapshot.newBuilder().setVersion("bench-1");
     for (int s = 0; s < serviceCount; s++) {
       Protocol protocol = s % 10 == 0 ? Protocol.TCP : s % 10 == 1 ? Protocol.GRPC : Protocol.HTTP;
-      Service.Builder service = Service.newBuilder()
-          .setName("service-" + s)
-          .setProtocol(protocol)
-          .setLocalPort(20000 + s);
+      Service.Builder service =
+          Service.newBuilder()
+              .setName("service-" + s)
+              .setProtocol(protocol)
+              .setLocalPort(20000 + s);
       for (int e = 0; e < endpointsPerService; e++) {
-        service.addEndpoints(Endpoint.newBuilder()
-            .setAddress("10." + (s / 250) % 256 + "." + s % 250 + "." + (e + 1))
-            .setPort(8080)
-            .setZone("us-east-1" + (char) ('a' + e % 3)));
+        service.addEndpoints(
+            Endpoint.newBuilder()
+                .setAddress("10." + (s / 250) % 256 + "." + s % 250 + "." + (e + 1))
+                .setPort(8080)
+                .setZone("us-east-1" + (char) ('a' + e % 3)));
       }
       if (protocol == Protocol.HTTP && s > 0) {
         int other = s - 1;
         if (snapshotProtocol(other) == Protocol.HTTP) {
-          service.addRoutes(HttpRoute.newBuilder()
-              .setMatch(RouteMatch.newBuilder().setPrefix("/v2/"))
-              .addTargets(RouteTarget.newBuilder().setService("service-" + other).setWeight(90))
-              .addTargets(RouteTarget.newBuilder().setService("service-" + s).setWeight(10)));
+          service.addRoutes(
+              HttpRoute.newBuilder()
+                  .setMatch(RouteMatch.newBuilder().setPrefix("/v2/"))
+                  .addTargets(RouteTarget.newBuilder().setService("service-" + other).setWeight(90))
+                  .addTargets(RouteTarget.newBuilder().setService("service-" + s).setWeight(10)));
         }
       }
       snapshot.addServices(service);

@@ -4,7 +4,10 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import picocli.CommandLine;
 
-/** Runs the envoy-agent command line in this JVM, configured as main configures it, and keeps what it printed. */
+/**
+ * Runs the envoy-agent command line in this JVM, configured as main configures it, and keeps what
+ * it printed.
+ */
 public final class CliRun {
 
   public record Result(int exitCode, String out, String err) {}

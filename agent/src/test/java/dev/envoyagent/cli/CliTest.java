@@ -13,8 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 class CliTest {
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
   Path routes;
 
   @BeforeEach
@@ -44,7 +43,9 @@ class CliTest {
 
   @Test
   void validatePrintsEveryProblemAndExitsOne() throws Exception {
-    Files.writeString(routes, """
+    Files.writeString(
+        routes,
+        """
         version: "1"
         services:
           - { name: a, protocol: TCP, local_port: 80 }
@@ -52,35 +53,48 @@ class CliTest {
         """);
     Result result = run("validate", "--routes", routes.toString());
     assertThat(result.exitCode()).isEqualTo(1);
-    assertThat(result.err()).isEqualTo(routes + ": 3 problems\n"
-        + "  services[1].name: \"a\" is already used by services[0]\n"
-        + "  services[0].local_port: 80 is out of range (1024-65535)\n"
-        + "  services[1].endpoints[0].port: must be set (1-65535)\n");
+    assertThat(result.err())
+        .isEqualTo(
+            routes
+                + ": 3 problems\n"
+                + "  services[1].name: \"a\" is already used by services[0]\n"
+                + "  services[0].local_port: 80 is out of range (1024-65535)\n"
+                + "  services[1].endpoints[0].port: must be set (1-65535)\n");
   }
 
   @Test
   void validateChecksTheAgentConfigAndTheRoutesAgainstIt() throws Exception {
     Path config = dir.resolve("agent.yaml");
-    Files.writeString(config, "node: { id: h1, cluster: web }\nroutes: { file: routes.yaml }\nenvoy: { admin_port: 9101 }\n");
+    Files.writeString(
+        config,
+        "node: { id: h1, cluster: web }\nroutes: { file: routes.yaml }\nenvoy: { admin_port: 9101 }\n");
     Result result = run("validate", "--config", config.toString(), "--routes", routes.toString());
     assertThat(result.exitCode()).isEqualTo(1);
-    assertThat(result.out()).startsWith("OK: " + config + ": node h1, routes " + routes + ", delivery files");
-    assertThat(result.err()).contains("services[0].local_port: 9101 is Envoy's admin port on this host");
+    assertThat(result.out())
+        .startsWith("OK: " + config + ": node h1, routes " + routes + ", delivery files");
+    assertThat(result.err())
+        .contains("services[0].local_port: 9101 is Envoy's admin port on this host");
 
     Files.writeString(config, "node: { id: h1 }\n");
     Result bad = run("validate", "--config", config.toString());
     assertThat(bad.exitCode()).isEqualTo(1);
-    assertThat(bad.err()).contains("node.cluster: must be set").contains("routes: set routes.file, routes.control_plane or both");
+    assertThat(bad.err())
+        .contains("node.cluster: must be set")
+        .contains("routes: set routes.file, routes.control_plane or both");
   }
 
   @Test
   void validateReportsTheInotifyInstancesTheWatchedFilesNeed() throws Exception {
     Path config = dir.resolve("agent.yaml");
-    Files.writeString(config, "node: { id: h1, cluster: web }\nroutes: { file: routes.yaml }\nstate_dir: state\n");
+    Files.writeString(
+        config,
+        "node: { id: h1, cluster: web }\nroutes: { file: routes.yaml }\nstate_dir: state\n");
     Result result = run("validate", "--config", config.toString(), "--routes", routes.toString());
-    // users-api and users-api-v2: routes and endpoints files each; postgres-main is DNS-named (inline).
+    // users-api and users-api-v2: routes and endpoints files each; postgres-main is DNS-named
+    // (inline).
     assertThat(result.out() + result.err())
-        .contains("6 watched files").contains("need 12 inotify instances during a hot restart");
+        .contains("6 watched files")
+        .contains("need 12 inotify instances during a hot restart");
 
     Files.writeString(config, Files.readString(config) + "envoy: { delivery: restart }\n");
     assertThat(run("validate", "--config", config.toString(), "--routes", routes.toString()).out())
@@ -93,8 +107,10 @@ class CliTest {
     assertThat(run("validate").err()).contains("give --routes FILE, --config FILE or both");
     assertThat(run("nonsense").exitCode()).isEqualTo(2);
     assertThat(run().exitCode()).isEqualTo(2);
-    assertThat(run("render", "--routes", routes.toString()).err()).contains("Missing required option: '--out=DIR'");
-    Result badDelivery = run("render", "--routes", routes.toString(), "--out", dir.toString(), "--delivery", "xds");
+    assertThat(run("render", "--routes", routes.toString()).err())
+        .contains("Missing required option: '--out=DIR'");
+    Result badDelivery =
+        run("render", "--routes", routes.toString(), "--out", dir.toString(), "--delivery", "xds");
     assertThat(badDelivery.exitCode()).isEqualTo(2);
     assertThat(badDelivery.err()).contains("--delivery").contains("xds");
   }
@@ -107,13 +123,24 @@ class CliTest {
     assertThat(out.resolve("bootstrap.json")).exists();
     assertThat(out.resolve("rds/users-api.json")).exists();
     assertThat(out.resolve("eds/users-api-v2.json")).exists();
-    assertThat(result.out()).contains(out.resolve("bootstrap.json") + " (bootstrap)")
+    assertThat(result.out())
+        .contains(out.resolve("bootstrap.json") + " (bootstrap)")
         .contains(out.resolve("lds.json").toString())
         .contains("7 written, 0 unchanged, 0 removed");
 
-    Result again = run("render", "--routes", routes.toString(), "--out", out.toString(), "--delivery", "RESTART");
+    Result again =
+        run(
+            "render",
+            "--routes",
+            routes.toString(),
+            "--out",
+            out.toString(),
+            "--delivery",
+            "RESTART");
     assertThat(again.exitCode()).isZero();
-    assertThat(again.out()).contains("(restart delivery)").contains("1 written, 0 unchanged, 6 removed");
+    assertThat(again.out())
+        .contains("(restart delivery)")
+        .contains("1 written, 0 unchanged, 6 removed");
     assertThat(out.resolve("lds.json")).doesNotExist();
   }
 

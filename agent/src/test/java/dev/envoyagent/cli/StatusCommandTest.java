@@ -24,12 +24,14 @@ class StatusCommandTest {
 
   String serve(String statusJson) throws IOException {
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    server.createContext("/status", exchange -> {
-      byte[] body = statusJson.getBytes(StandardCharsets.UTF_8);
-      exchange.sendResponseHeaders(200, body.length);
-      exchange.getResponseBody().write(body);
-      exchange.close();
-    });
+    server.createContext(
+        "/status",
+        exchange -> {
+          byte[] body = statusJson.getBytes(StandardCharsets.UTF_8);
+          exchange.sendResponseHeaders(200, body.length);
+          exchange.getResponseBody().write(body);
+          exchange.close();
+        });
     server.start();
     return "127.0.0.1:" + server.getAddress().getPort();
   }
@@ -49,7 +51,8 @@ class StatusCommandTest {
                     "newestVersion": "41", "appliedCount": 3, "hotRestarts": 1, "coldRestarts": 0,
                     "failedRestarts": 0, "envoyCrashes": 0, "lastError": "", "lastRejected": "",
                     "sourceError": "", "controlPlaneTarget": "cp:18000", "controlPlaneConnected": true %s}}
-        """.formatted(ready, extra, statusExtra);
+        """
+        .formatted(ready, extra, statusExtra);
   }
 
   @Test
@@ -57,7 +60,8 @@ class StatusCommandTest {
     String admin = serve(view(true, "\"control_plane\": {\"tls\": true},", ""));
     Result result = status("--admin", admin);
     assertThat(result.exitCode()).isZero();
-    assertThat(result.out()).contains("envoy-agent    1.2.3  up 5m  HEALTHY")
+    assertThat(result.out())
+        .contains("envoy-agent    1.2.3  up 5m  HEALTHY")
         .contains("envoy          SERVING  epoch 2 pid 4242")
         .contains("control plane  cp:18000  connected")
         .contains("restarts       hot 1  cold 0  failed 0  crashes 0");
@@ -66,11 +70,17 @@ class StatusCommandTest {
 
   @Test
   void aRefusedConfigOrALostControlPlaneIsDegraded() throws Exception {
-    String admin = serve(view(true, "\"control_plane\": {\"tls\": true},",
-        ", \"controlPlaneConnected\": false, \"newestVersion\": \"42\", \"lastRejected\": \"42\""));
+    String admin =
+        serve(
+            view(
+                true,
+                "\"control_plane\": {\"tls\": true},",
+                ", \"controlPlaneConnected\": false, \"newestVersion\": \"42\", \"lastRejected\": \"42\""));
     Result result = status("--admin", admin);
     assertThat(result.exitCode()).isEqualTo(1);
-    assertThat(result.out()).contains("DEGRADED").contains("problem        newest routes 42 were refused")
+    assertThat(result.out())
+        .contains("DEGRADED")
+        .contains("problem        newest routes 42 were refused")
         .contains("problem        control plane unreachable");
   }
 

@@ -18,7 +18,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 class AgentConfigLoaderTest {
 
   static final Path BASE = Path.of("/etc/envoy-agent");
-  static final String MINIMAL = """
+  static final String MINIMAL =
+      """
       node: { id: i-0abc, cluster: web }
       routes: { file: routes.yaml }
       """;
@@ -42,16 +43,30 @@ class AgentConfigLoaderTest {
     assertThat(settings.node()).isEqualTo(new AgentSettings.NodeSettings("i-0abc", "web", ""));
     assertThat(settings.routesFile()).contains(Path.of("/etc/envoy-agent/routes.yaml"));
     assertThat(settings.stateDir()).isEqualTo(Path.of("/var/lib/envoy-agent"));
-    assertThat(settings.envoy()).isEqualTo(new AgentSettings.EnvoySettings(Path.of("/usr/bin/envoy"),
-        Path.of("/var/lib/envoy-agent/envoy"), 9901, 0, 60, 90, Delivery.FILES, 2, 60, 10));
+    assertThat(settings.envoy())
+        .isEqualTo(
+            new AgentSettings.EnvoySettings(
+                Path.of("/usr/bin/envoy"),
+                Path.of("/var/lib/envoy-agent/envoy"),
+                9901,
+                0,
+                60,
+                90,
+                Delivery.FILES,
+                2,
+                60,
+                10));
     assertThat(settings.restart()).isEqualTo(new AgentSettings.RestartSettings(5000, 500));
-    assertThat(settings.adminListen()).isEqualTo(new AgentSettings.ListenAddress("127.0.0.1", 9902));
+    assertThat(settings.adminListen())
+        .isEqualTo(new AgentSettings.ListenAddress("127.0.0.1", 9902));
     assertThat(settings.historyKeep()).isEqualTo(10);
   }
 
   @Test
   void everyFieldCanBeSet() throws Exception {
-    AgentSettings settings = parse("""
+    AgentSettings settings =
+        parse(
+            """
         node: { id: host-7, cluster: payments, zone: eu-west-1b }
         routes: { file: /srv/routes.json }
         envoy:
@@ -73,8 +88,19 @@ class AgentConfigLoaderTest {
     assertThat(settings.node().zone()).isEqualTo("eu-west-1b");
     assertThat(settings.routesFile()).contains(Path.of("/srv/routes.json"));
     assertThat(settings.stateDir()).isEqualTo(Path.of("/etc/envoy-agent/state"));
-    assertThat(settings.envoy()).isEqualTo(new AgentSettings.EnvoySettings(Path.of("/etc/bin/envoy"),
-        Path.of("/run/envoy"), 19000, 7, 5, 10, Delivery.RESTART, 4, 30, 5));
+    assertThat(settings.envoy())
+        .isEqualTo(
+            new AgentSettings.EnvoySettings(
+                Path.of("/etc/bin/envoy"),
+                Path.of("/run/envoy"),
+                19000,
+                7,
+                5,
+                10,
+                Delivery.RESTART,
+                4,
+                30,
+                5));
     assertThat(settings.restart()).isEqualTo(new AgentSettings.RestartSettings(100, 50));
     assertThat(settings.adminListen()).isEqualTo(new AgentSettings.ListenAddress("::1", 19001));
     assertThat(settings.adminListen()).hasToString("[::1]:19001");
@@ -83,19 +109,24 @@ class AgentConfigLoaderTest {
 
   @Test
   void theConfigDirFollowsTheStateDir() throws Exception {
-    assertThat(parse(MINIMAL + "state_dir: /data/agent\n").envoy().configDir()).isEqualTo(Path.of("/data/agent/envoy"));
+    assertThat(parse(MINIMAL + "state_dir: /data/agent\n").envoy().configDir())
+        .isEqualTo(Path.of("/data/agent/envoy"));
   }
 
   @Test
   void requiredFieldsAreNamed() {
-    assertThat(problems("envoy: { delivery: files }\n")).containsExactly(
-        "node.id: must be set (this host's unique name, e.g. its instance id)",
-        "node.cluster: must be set (the group of hosts this one belongs to)",
-        "routes: set routes.file, routes.control_plane or both (where the routes come from)");
+    assertThat(problems("envoy: { delivery: files }\n"))
+        .containsExactly(
+            "node.id: must be set (this host's unique name, e.g. its instance id)",
+            "node.cluster: must be set (the group of hosts this one belongs to)",
+            "routes: set routes.file, routes.control_plane or both (where the routes come from)");
   }
 
   @ParameterizedTest(name = "{0}")
-  @CsvSource(delimiter = '|', textBlock = """
+  @CsvSource(
+      delimiter = '|',
+      textBlock =
+          """
       bad id               | node: { id: 'a b', cluster: web }                    | node.id: "a b" must be 1-128 letters, digits, '.', '_', ':' or '-'
       bad cluster          | node: { id: a, cluster: 'web/1' }                    | node.cluster: "web/1" must be 1-128 letters, digits, '.', '_', ':' or '-'
       bad zone             | node: { id: a, cluster: web, zone: EU }              | node.zone: "EU" must be lowercase letters, digits and '-' (e.g. us-east-1a)
@@ -142,15 +173,20 @@ class AgentConfigLoaderTest {
       cp splay             | 'routes: { file: r.yaml, control_plane: { addresses: [ "cp:1" ], plaintext: true, splay_ms: 700000 } }' | routes.control_plane.splay_ms: 700000 is out of range (0-600000)
       """)
   void rules(String rule, String yaml, String expected) {
-    String document = yaml.startsWith("node:") ? yaml + "\nroutes: { file: r.yaml }\n"
-        : yaml.startsWith("routes:") ? "node: { id: a, cluster: web }\n" + yaml + "\n"
-        : MINIMAL + yaml + "\n";
+    String document =
+        yaml.startsWith("node:")
+            ? yaml + "\nroutes: { file: r.yaml }\n"
+            : yaml.startsWith("routes:")
+                ? "node: { id: a, cluster: web }\n" + yaml + "\n"
+                : MINIMAL + yaml + "\n";
     assertThat(problems(document)).as(rule).containsExactly(expected);
   }
 
   @Test
   void controlPlaneHeartbeatAndLocalServicesAreRead() throws Exception {
-    AgentSettings settings = parse("""
+    AgentSettings settings =
+        parse(
+            """
         node: { id: h1, cluster: web, address: 10.0.0.5 }
         routes:
           control_plane:
@@ -164,16 +200,23 @@ class AgentConfigLoaderTest {
         """);
     assertThat(settings.node().address()).isEqualTo("10.0.0.5");
     var cp = settings.controlPlane().orElseThrow();
-    assertThat(cp.addresses()).containsExactly(new AgentSettings.ListenAddress("cp-a.internal", 18000),
-        new AgentSettings.ListenAddress("::1", 18000));
-    assertThat(cp.tls()).contains(new AgentSettings.TlsFiles(Path.of("/etc/envoy-agent/ca.pem"),
-        Optional.of(Path.of("/etc/pki/agent.pem")), Optional.of(Path.of("/etc/envoy-agent/agent.key"))));
+    assertThat(cp.addresses())
+        .containsExactly(
+            new AgentSettings.ListenAddress("cp-a.internal", 18000),
+            new AgentSettings.ListenAddress("::1", 18000));
+    assertThat(cp.tls())
+        .contains(
+            new AgentSettings.TlsFiles(
+                Path.of("/etc/envoy-agent/ca.pem"),
+                Optional.of(Path.of("/etc/pki/agent.pem")),
+                Optional.of(Path.of("/etc/envoy-agent/agent.key"))));
     assertThat(cp.splayMs()).isZero();
     assertThat(cp.connectTimeoutMs()).isEqualTo(5000);
     assertThat(settings.heartbeat()).isEqualTo(new AgentSettings.HeartbeatSettings(2000, 500));
-    assertThat(settings.localServices()).containsExactly(
-        new AgentSettings.LocalServiceSettings("users-api", 8080, "/health", 500, 100, 3, 1),
-        new AgentSettings.LocalServiceSettings("db", 5432, "", 1000, 500, 2, 2));
+    assertThat(settings.localServices())
+        .containsExactly(
+            new AgentSettings.LocalServiceSettings("users-api", 8080, "/health", 500, 100, 3, 1),
+            new AgentSettings.LocalServiceSettings("db", 5432, "", 1000, 500, 2, 2));
   }
 
   @Test
@@ -181,7 +224,9 @@ class AgentConfigLoaderTest {
     assertThat(parse(MINIMAL + "ec2: on\n").ec2()).isEqualTo(AgentSettings.Ec2Use.ON);
     assertThat(parse(MINIMAL + "ec2: off\n").ec2()).isEqualTo(AgentSettings.Ec2Use.OFF);
     assertThat(parse(MINIMAL + "ec2: auto\n").ec2()).isEqualTo(AgentSettings.Ec2Use.AUTO);
-    assertThat(parse(MINIMAL).ec2()).as("nothing probes IMDS unless asked").isEqualTo(AgentSettings.Ec2Use.OFF);
+    assertThat(parse(MINIMAL).ec2())
+        .as("nothing probes IMDS unless asked")
+        .isEqualTo(AgentSettings.Ec2Use.OFF);
   }
 
   @Test

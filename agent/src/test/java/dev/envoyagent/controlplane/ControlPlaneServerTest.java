@@ -34,7 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
 /** The process glue over real loopback sockets, plaintext (TLS has its own test). */
 class ControlPlaneServerTest {
 
-  static final String ROUTES = """
+  static final String ROUTES =
+      """
       version: "%s"
       services:
         - name: users
@@ -44,8 +45,7 @@ class ControlPlaneServerTest {
         - { name: db, protocol: TCP, local_port: 9002 }
       """;
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
   Path routes;
   ControlPlaneServer server;
   ManagedChannel channel;
@@ -54,10 +54,18 @@ class ControlPlaneServerTest {
   @BeforeEach
   void start() throws Exception {
     routes = Files.writeString(dir.resolve("routes.yaml"), ROUTES.formatted("1"));
-    server = ControlPlaneServer.start(new ControlPlaneServer.Options(routes, HostPort.parse("127.0.0.1:0"),
-        HostPort.parse("127.0.0.1:0"), Optional.empty(), 10_000));
-    channel = Grpc.newChannelBuilderForAddress("127.0.0.1", server.grpcPort(), InsecureChannelCredentials.create())
-        .build();
+    server =
+        ControlPlaneServer.start(
+            new ControlPlaneServer.Options(
+                routes,
+                HostPort.parse("127.0.0.1:0"),
+                HostPort.parse("127.0.0.1:0"),
+                Optional.empty(),
+                10_000));
+    channel =
+        Grpc.newChannelBuilderForAddress(
+                "127.0.0.1", server.grpcPort(), InsecureChannelCredentials.create())
+            .build();
   }
 
   @AfterEach
@@ -67,22 +75,39 @@ class ControlPlaneServerTest {
   }
 
   private HttpResponse<String> get(String path) throws Exception {
-    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.httpPort() + path)).build(),
+    return http.send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.httpPort() + path)).build(),
         HttpResponse.BodyHandlers.ofString());
   }
 
   private HttpResponse<String> post(String path) throws Exception {
-    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.httpPort() + path))
-        .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+    return http.send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.httpPort() + path))
+            .POST(HttpRequest.BodyPublishers.noBody())
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   private HeartbeatResponse beat(String id, HostState state, boolean healthy) {
-    return HeartbeatGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS).report(
-        HeartbeatRequest.newBuilder()
-            .setNode(Node.newBuilder().setId(id).setCluster("web").setZone("us-east-1a").setAddress("10.0.0.5"))
-            .setState(state).setAppliedVersion("1.x").setLastError(healthy ? "" : "envoy not live")
-            .addLocalServices(LocalServiceStatus.newBuilder().setName("users").setPort(8080).setHealthy(healthy))
-            .build());
+    return HeartbeatGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(5, TimeUnit.SECONDS)
+        .report(
+            HeartbeatRequest.newBuilder()
+                .setNode(
+                    Node.newBuilder()
+                        .setId(id)
+                        .setCluster("web")
+                        .setZone("us-east-1a")
+                        .setAddress("10.0.0.5"))
+                .setState(state)
+                .setAppliedVersion("1.x")
+                .setLastError(healthy ? "" : "envoy not live")
+                .addLocalServices(
+                    LocalServiceStatus.newBuilder()
+                        .setName("users")
+                        .setPort(8080)
+                        .setHealthy(healthy))
+                .build());
   }
 
   @Test
@@ -118,7 +143,8 @@ class ControlPlaneServerTest {
     assertThat(response.statusCode()).isEqualTo(200);
     assertThat(response.headers().firstValue("Content-Type")).hasValue("application/json");
     JsonNode fleet = new ObjectMapper().readTree(response.body());
-    assertThat(fleet.path("serving_version").asText()).isEqualTo(server.core().current().getVersion());
+    assertThat(fleet.path("serving_version").asText())
+        .isEqualTo(server.core().current().getVersion());
     JsonNode host = fleet.path("hosts").get(0);
     assertThat(host.path("id").asText()).isEqualTo("h1");
     assertThat(host.path("state").asText()).isEqualTo("SERVING");
@@ -143,7 +169,8 @@ class ControlPlaneServerTest {
     StreamProbe agent = new StreamProbe(channel, "h1");
     agent.next();
     server.close();
-    assertThat(agent.closed.get(10, TimeUnit.SECONDS).getCode()).isEqualTo(io.grpc.Status.Code.UNAVAILABLE);
+    assertThat(agent.closed.get(10, TimeUnit.SECONDS).getCode())
+        .isEqualTo(io.grpc.Status.Code.UNAVAILABLE);
     server.close(); // idempotent
   }
 
@@ -152,24 +179,44 @@ class ControlPlaneServerTest {
     StreamProbe agent = new StreamProbe(channel, "h1");
     agent.next();
     agent.cancel();
-    await().atMost(Duration.ofSeconds(10)).until(() -> server.core().fleet().hosts().stream()
-        .noneMatch(FleetView.Host::streamConnected));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                server.core().fleet().hosts().stream().noneMatch(FleetView.Host::streamConnected));
   }
 
   @Test
   void theLongestHeartbeatIntervalStarts() throws Exception {
-    try (ControlPlaneServer slow = ControlPlaneServer.start(new ControlPlaneServer.Options(routes,
-        HostPort.parse("127.0.0.1:0"), HostPort.parse("127.0.0.1:0"), Optional.empty(), 3_600_000))) {
+    try (ControlPlaneServer slow =
+        ControlPlaneServer.start(
+            new ControlPlaneServer.Options(
+                routes,
+                HostPort.parse("127.0.0.1:0"),
+                HostPort.parse("127.0.0.1:0"),
+                Optional.empty(),
+                3_600_000))) {
       assertThat(slow.core().fleet().heartbeatIntervalMs()).isEqualTo(3_600_000);
     }
   }
 
   @Test
   void startRefusesRoutesThatDoNotValidate() throws Exception {
-    Path bad = Files.writeString(dir.resolve("bad.yaml"), ROUTES.formatted("1").replace("9002", "80"));
-    assertThatThrownBy(() -> ControlPlaneServer.start(new ControlPlaneServer.Options(bad,
-        HostPort.parse("127.0.0.1:0"), HostPort.parse("127.0.0.1:0"), Optional.empty(), 10_000)))
-        .isInstanceOfSatisfying(InvalidInputException.class,
-            e -> assertThat(e.problems().get(0).toString()).startsWith("services[1].local_port: 80 is out of range"));
+    Path bad =
+        Files.writeString(dir.resolve("bad.yaml"), ROUTES.formatted("1").replace("9002", "80"));
+    assertThatThrownBy(
+            () ->
+                ControlPlaneServer.start(
+                    new ControlPlaneServer.Options(
+                        bad,
+                        HostPort.parse("127.0.0.1:0"),
+                        HostPort.parse("127.0.0.1:0"),
+                        Optional.empty(),
+                        10_000)))
+        .isInstanceOfSatisfying(
+            InvalidInputException.class,
+            e ->
+                assertThat(e.problems().get(0).toString())
+                    .startsWith("services[1].local_port: 80 is out of range"));
   }
 }

@@ -28,8 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** TLS and mutual TLS with certificates made at test time; real loopback connections. */
 class ControlPlaneTlsTest {
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
   Path routes;
   TestPki.Issued ca;
   TestPki.Issued otherCa;
@@ -42,7 +41,8 @@ class ControlPlaneTlsTest {
 
   @BeforeEach
   void pki() throws Exception {
-    routes = Files.writeString(dir.resolve("routes.yaml"), ControlPlaneServerTest.ROUTES.formatted("1"));
+    routes =
+        Files.writeString(dir.resolve("routes.yaml"), ControlPlaneServerTest.ROUTES.formatted("1"));
     ca = TestPki.ca("fleet-ca");
     otherCa = TestPki.ca("other-ca");
     caPem = TestPki.writeCert(dir.resolve("ca.pem"), ca.cert());
@@ -61,17 +61,24 @@ class ControlPlaneTlsTest {
   }
 
   private ControlPlaneServer start(Optional<Path> clientCa) throws Exception {
-    ControlPlaneServer server = ControlPlaneServer.start(new ControlPlaneServer.Options(routes,
-        HostPort.parse("127.0.0.1:0"), HostPort.parse("127.0.0.1:0"),
-        Optional.of(new ReloadingTls.TlsFiles(serverCert, serverKey, clientCa)), 10_000));
+    ControlPlaneServer server =
+        ControlPlaneServer.start(
+            new ControlPlaneServer.Options(
+                routes,
+                HostPort.parse("127.0.0.1:0"),
+                HostPort.parse("127.0.0.1:0"),
+                Optional.of(new ReloadingTls.TlsFiles(serverCert, serverKey, clientCa)),
+                10_000));
     servers.add(server);
     return server;
   }
 
   private String heartbeat(ControlPlaneServer server, ChannelCredentials credentials) {
-    ManagedChannel channel = Grpc.newChannelBuilderForAddress("127.0.0.1", server.grpcPort(), credentials).build();
+    ManagedChannel channel =
+        Grpc.newChannelBuilderForAddress("127.0.0.1", server.grpcPort(), credentials).build();
     channels.add(channel);
-    HeartbeatGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+    HeartbeatGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(10, TimeUnit.SECONDS)
         .report(HeartbeatRequest.newBuilder().setNode(Node.newBuilder().setId("h1")).build());
     return "ok";
   }
@@ -80,10 +87,13 @@ class ControlPlaneTlsTest {
     return TlsChannelCredentials.newBuilder().trustManager(caFile.toFile()).build();
   }
 
-  private ChannelCredentials client(Path trust, TestPki.Issued issuer, String name) throws Exception {
+  private ChannelCredentials client(Path trust, TestPki.Issued issuer, String name)
+      throws Exception {
     TestPki.KeyFiles client = TestPki.write(dir, name, TestPki.leaf(issuer, name));
-    return TlsChannelCredentials.newBuilder().trustManager(trust.toFile())
-        .keyManager(client.cert().toFile(), client.key().toFile()).build();
+    return TlsChannelCredentials.newBuilder()
+        .trustManager(trust.toFile())
+        .keyManager(client.cert().toFile(), client.key().toFile())
+        .build();
   }
 
   @Test
@@ -92,7 +102,8 @@ class ControlPlaneTlsTest {
     assertThat(heartbeat(server, trusting(caPem))).isEqualTo("ok");
     assertThatThrownBy(() -> heartbeat(server, InsecureChannelCredentials.create()))
         .isInstanceOf(StatusRuntimeException.class);
-    assertThatThrownBy(() -> heartbeat(server, trusting(otherCaPem))).isInstanceOf(StatusRuntimeException.class);
+    assertThatThrownBy(() -> heartbeat(server, trusting(otherCaPem)))
+        .isInstanceOf(StatusRuntimeException.class);
   }
 
   @Test
@@ -101,24 +112,29 @@ class ControlPlaneTlsTest {
     assertThat(heartbeat(server, client(caPem, ca, "agent-1"))).isEqualTo("ok");
     assertThatThrownBy(() -> heartbeat(server, client(caPem, otherCa, "intruder")))
         .isInstanceOf(StatusRuntimeException.class);
-    assertThatThrownBy(() -> heartbeat(server, trusting(caPem))).isInstanceOf(StatusRuntimeException.class);
+    assertThatThrownBy(() -> heartbeat(server, trusting(caPem)))
+        .isInstanceOf(StatusRuntimeException.class);
   }
 
   @Test
   void newConnectionsUseCertificateFilesReplacedWhileRunning() throws Exception {
     ControlPlaneServer server = start(Optional.empty());
-    assertThatThrownBy(() -> heartbeat(server, trusting(otherCaPem))).isInstanceOf(StatusRuntimeException.class);
+    assertThatThrownBy(() -> heartbeat(server, trusting(otherCaPem)))
+        .isInstanceOf(StatusRuntimeException.class);
     TestPki.Issued rotated = TestPki.leaf(otherCa, "control-plane");
     // Key first, then certificate: in between the pair does not match and is refused, not served.
     TestPki.writeKey(serverKey, rotated.key());
     TestPki.writeCert(serverCert, rotated.cert());
-    await().atMost(Duration.ofSeconds(15)).ignoreExceptions()
+    await()
+        .atMost(Duration.ofSeconds(15))
+        .ignoreExceptions()
         .until(() -> heartbeat(server, trusting(otherCaPem)).equals("ok"));
   }
 
   @Test
   void filesThatDoNotLoadRefuseTheStart() throws Exception {
     Files.writeString(serverKey, "not a key");
-    assertThatThrownBy(() -> start(Optional.empty())).hasMessageContaining("holds no PEM private key");
+    assertThatThrownBy(() -> start(Optional.empty()))
+        .hasMessageContaining("holds no PEM private key");
   }
 }

@@ -83,7 +83,8 @@ public final class FanOutBench {
       }
       clients.forEach(ControlPlaneClient::start);
       await(done[0], Duration.ofSeconds(120), "initial snapshot");
-      System.out.printf("connected agents=%d in_ms=%d%n", agents, (System.nanoTime() - connectStart) / 1_000_000);
+      System.out.printf(
+          "connected agents=%d in_ms=%d%n", agents, (System.nanoTime() - connectStart) / 1_000_000);
 
       long[] latenciesMs = new long[agents * rounds];
       int n = 0;
@@ -98,7 +99,8 @@ public final class FanOutBench {
           roundMax = Math.max(roundMax, ms);
         }
         System.out.printf("round=%d all_agents_ms=%d%n", r, roundMax);
-        // Rounds apart, so each measures one change, not a pile-up (the poller reads once a second).
+        // Rounds apart, so each measures one change, not a pile-up (the poller reads once a
+        // second).
         Thread.sleep(1500);
       }
       Arrays.sort(latenciesMs);
@@ -107,9 +109,11 @@ public final class FanOutBench {
       long max = latenciesMs[latenciesMs.length - 1];
       String heap = heapAfterGc(controlPlane.pid());
       String rss = rss(controlPlane.pid());
-      System.out.printf("agents=%d rounds=%d services=%d propagation_ms p50=%d p99=%d max=%d target_p99=%d%n",
+      System.out.printf(
+          "agents=%d rounds=%d services=%d propagation_ms p50=%d p99=%d max=%d target_p99=%d%n",
           agents, rounds, services, p50, p99, max, TARGET_P99_MS);
-      System.out.printf("control_plane heap_after_gc=%s rss=%s (log: %s)%n", heap, rss, dir.resolve("cp.log"));
+      System.out.printf(
+          "control_plane heap_after_gc=%s rss=%s (log: %s)%n", heap, rss, dir.resolve("cp.log"));
       System.exit(p99 <= TARGET_P99_MS ? 0 : 1);
     } finally {
       clients.forEach(ControlPlaneClient::close);
@@ -119,42 +123,70 @@ public final class FanOutBench {
     }
   }
 
-  private static ControlPlaneClient client(int index, int port, ScheduledExecutorService executor,
-      AtomicLongArray[] received, CountDownLatch[] done) {
-    Node node = Node.newBuilder().setId("sim-" + index).setCluster("bench").setZone("us-east-1a")
-        .setAddress("10.1." + (index / 250) + "." + (index % 250 + 1)).build();
+  private static ControlPlaneClient client(
+      int index,
+      int port,
+      ScheduledExecutorService executor,
+      AtomicLongArray[] received,
+      CountDownLatch[] done) {
+    Node node =
+        Node.newBuilder()
+            .setId("sim-" + index)
+            .setCluster("bench")
+            .setZone("us-east-1a")
+            .setAddress("10.1." + (index / 250) + "." + (index % 250 + 1))
+            .build();
     ControlPlaneClient[] self = new ControlPlaneClient[1];
-    ControlPlaneClient.Handler handler = new ControlPlaneClient.Handler() {
-      @Override
-      public void onSnapshot(RouteResponse response) {
-        long now = System.nanoTime();
-        String version = response.getSnapshot().getVersion();
-        Matcher round = ROUND.matcher(version);
-        if (round.matches()) {
-          int r = Integer.parseInt(round.group(1));
-          if (r < received.length && received[r].compareAndSet(index, 0, now)) {
-            done[r].countDown();
+    ControlPlaneClient.Handler handler =
+        new ControlPlaneClient.Handler() {
+          @Override
+          public void onSnapshot(RouteResponse response) {
+            long now = System.nanoTime();
+            String version = response.getSnapshot().getVersion();
+            Matcher round = ROUND.matcher(version);
+            if (round.matches()) {
+              int r = Integer.parseInt(round.group(1));
+              if (r < received.length && received[r].compareAndSet(index, 0, now)) {
+                done[r].countDown();
+              }
+            }
+            self[0].ack(response.getNonce(), version);
           }
-        }
-        self[0].ack(response.getNonce(), version);
-      }
-    };
-    self[0] = new ControlPlaneClient(List.of(new ListenAddress("127.0.0.1", port)),
-        new ChannelFactory(Optional.empty(), Duration.ofSeconds(5)), node,
-        new Backoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.5), Duration.ofSeconds(2), executor,
-        new Random(index), handler);
+        };
+    self[0] =
+        new ControlPlaneClient(
+            List.of(new ListenAddress("127.0.0.1", port)),
+            new ChannelFactory(Optional.empty(), Duration.ofSeconds(5)),
+            node,
+            new Backoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.5),
+            Duration.ofSeconds(2),
+            executor,
+            new Random(index),
+            handler);
     return self[0];
   }
 
-  /** Written whole and renamed into place, as config management does: the poller never sees half a file. */
-  private static void writeRoutes(Path dir, Path routes, int round, int services) throws IOException {
+  /**
+   * Written whole and renamed into place, as config management does: the poller never sees half a
+   * file.
+   */
+  private static void writeRoutes(Path dir, Path routes, int round, int services)
+      throws IOException {
     StringBuilder yaml = new StringBuilder("version: \"b" + round + "\"\nservices:\n");
     for (int s = 0; s < services; s++) {
-      yaml.append("  - name: svc-").append(s).append("\n    protocol: HTTP\n    local_port: ").append(20000 + s)
+      yaml.append("  - name: svc-")
+          .append(s)
+          .append("\n    protocol: HTTP\n    local_port: ")
+          .append(20000 + s)
           .append("\n    endpoints:\n");
       for (int e = 0; e < 4; e++) {
-        yaml.append("      - { address: \"10.2.").append(s).append('.').append(e + 1).append("\", port: ")
-            .append(8080 + round).append(" }\n");
+        yaml.append("      - { address: \"10.2.")
+            .append(s)
+            .append('.')
+            .append(e + 1)
+            .append("\", port: ")
+            .append(8080 + round)
+            .append(" }\n");
       }
     }
     Path temp = dir.resolve("routes.yaml.tmp");
@@ -162,12 +194,26 @@ public final class FanOutBench {
     Files.move(temp, routes, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
   }
 
-  private static Process startControlPlane(Path dir, Path routes, int grpcPort, int httpPort) throws IOException {
+  private static Process startControlPlane(Path dir, Path routes, int grpcPort, int httpPort)
+      throws IOException {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    return new ProcessBuilder(java, "-Xmx512m", "-cp", System.getProperty("java.class.path"),
-        "dev.envoyagent.cli.Main", "control-plane", "--routes", routes.toString(), "--plaintext",
-        "--listen", "127.0.0.1:" + grpcPort, "--http", "127.0.0.1:" + httpPort)
-        .redirectErrorStream(true).redirectOutput(dir.resolve("cp.log").toFile()).start();
+    return new ProcessBuilder(
+            java,
+            "-Xmx512m",
+            "-cp",
+            System.getProperty("java.class.path"),
+            "dev.envoyagent.cli.Main",
+            "control-plane",
+            "--routes",
+            routes.toString(),
+            "--plaintext",
+            "--listen",
+            "127.0.0.1:" + grpcPort,
+            "--http",
+            "127.0.0.1:" + httpPort)
+        .redirectErrorStream(true)
+        .redirectOutput(dir.resolve("cp.log").toFile())
+        .start();
   }
 
   private static void awaitHttp(int port, Process controlPlane) throws Exception {
@@ -178,7 +224,8 @@ public final class FanOutBench {
         throw new IllegalStateException("control plane exited " + controlPlane.exitValue());
       }
       try {
-        http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/fleet")).build(),
+        http.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/fleet")).build(),
             HttpResponse.BodyHandlers.discarding());
         return;
       } catch (IOException notYet) {
@@ -188,9 +235,11 @@ public final class FanOutBench {
     throw new IllegalStateException("control plane did not start within 60 s");
   }
 
-  private static void await(CountDownLatch latch, Duration timeout, String what) throws InterruptedException {
+  private static void await(CountDownLatch latch, Duration timeout, String what)
+      throws InterruptedException {
     if (!latch.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-      throw new IllegalStateException(what + ": " + latch.getCount() + " agents still waiting after " + timeout);
+      throw new IllegalStateException(
+          what + ": " + latch.getCount() + " agents still waiting after " + timeout);
     }
   }
 
@@ -206,8 +255,12 @@ public final class FanOutBench {
     run(jcmd, Long.toString(pid), "GC.run");
     String info = run(jcmd, Long.toString(pid), "GC.heap_info");
     Matcher used = Pattern.compile("total (\\d+)K, used (\\d+)K").matcher(info);
-    return used.find() ? (Long.parseLong(used.group(2)) / 1024) + " MB (committed "
-        + Long.parseLong(used.group(1)) / 1024 + " MB)" : "unknown: " + info.strip();
+    return used.find()
+        ? (Long.parseLong(used.group(2)) / 1024)
+            + " MB (committed "
+            + Long.parseLong(used.group(1)) / 1024
+            + " MB)"
+        : "unknown: " + info.strip();
   }
 
   private static String rss(long pid) throws IOException {

@@ -11,7 +11,8 @@ class HostPortTest {
   void parsesV4V6AndFormatsBack() {
     assertThat(HostPort.format(HostPort.parse("127.0.0.1:18000"))).isEqualTo("127.0.0.1:18000");
     assertThat(HostPort.format(HostPort.parse("[::1]:0"))).isEqualTo("[0:0:0:0:0:0:0:1]:0");
-    assertThat(HostPort.parse(HostPort.format(HostPort.parse("[::1]:7")))).isEqualTo(HostPort.parse("[::1]:7"));
+    assertThat(HostPort.parse(HostPort.format(HostPort.parse("[::1]:7"))))
+        .isEqualTo(HostPort.parse("[::1]:7"));
   }
 
   @Test

@@ -14,7 +14,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
-/** A bare route stream for server tests: sends the first request, collects responses, ACKs on demand. */
+/**
+ * A bare route stream for server tests: sends the first request, collects responses, ACKs on
+ * demand.
+ */
 final class StreamProbe implements StreamObserver<RouteResponse> {
 
   final BlockingQueue<RouteResponse> responses = new LinkedBlockingQueue<>();
@@ -23,7 +26,10 @@ final class StreamProbe implements StreamObserver<RouteResponse> {
 
   StreamProbe(Channel channel, String nodeId) {
     requests = RouteDiscoveryGrpc.newStub(channel).streamRoutes(this);
-    requests.onNext(RouteRequest.newBuilder().setNode(Node.newBuilder().setId(nodeId).setCluster("web")).build());
+    requests.onNext(
+        RouteRequest.newBuilder()
+            .setNode(Node.newBuilder().setId(nodeId).setCluster("web"))
+            .build());
   }
 
   RouteResponse next() throws InterruptedException {
@@ -33,8 +39,11 @@ final class StreamProbe implements StreamObserver<RouteResponse> {
   }
 
   void ack(RouteResponse response) {
-    requests.onNext(RouteRequest.newBuilder().setVersionInfo(response.getSnapshot().getVersion())
-        .setResponseNonce(response.getNonce()).build());
+    requests.onNext(
+        RouteRequest.newBuilder()
+            .setVersionInfo(response.getSnapshot().getVersion())
+            .setResponseNonce(response.getNonce())
+            .build());
   }
 
   void cancel() {

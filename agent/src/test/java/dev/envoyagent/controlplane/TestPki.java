@@ -52,19 +52,30 @@ public final class TestPki {
   public static Issued ca(String name) throws Exception {
     KeyPair pair = ecKeyPair();
     X500Name subject = new X500Name("CN=" + name);
-    X509v3CertificateBuilder builder = builder(subject, subject, pair)
-        .addExtension(Extension.basicConstraints, true, new BasicConstraints(true))
-        .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+    X509v3CertificateBuilder builder =
+        builder(subject, subject, pair)
+            .addExtension(Extension.basicConstraints, true, new BasicConstraints(true))
+            .addExtension(
+                Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
     return new Issued(sign(builder, pair.getPrivate()), pair.getPrivate());
   }
 
   /** A leaf for 127.0.0.1 and localhost, usable as server or client certificate. */
   static Issued leaf(Issued ca, String name, KeyPair pair) throws Exception {
-    X509v3CertificateBuilder builder = builder(new X500Name(ca.cert().getSubjectX500Principal().getName()),
-        new X500Name("CN=" + name), pair)
-        .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
-        .addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName[] {
-            new GeneralName(GeneralName.iPAddress, "127.0.0.1"), new GeneralName(GeneralName.dNSName, "localhost")}));
+    X509v3CertificateBuilder builder =
+        builder(
+                new X500Name(ca.cert().getSubjectX500Principal().getName()),
+                new X500Name("CN=" + name),
+                pair)
+            .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
+            .addExtension(
+                Extension.subjectAlternativeName,
+                false,
+                new GeneralNames(
+                    new GeneralName[] {
+                      new GeneralName(GeneralName.iPAddress, "127.0.0.1"),
+                      new GeneralName(GeneralName.dNSName, "localhost")
+                    }));
     return new Issued(sign(builder, ca.key()), pair.getPrivate());
   }
 
@@ -74,23 +85,34 @@ public final class TestPki {
 
   private static X509v3CertificateBuilder builder(X500Name issuer, X500Name subject, KeyPair pair) {
     Instant now = Instant.now();
-    return new JcaX509v3CertificateBuilder(issuer, BigInteger.valueOf(SERIAL.getAndIncrement()),
-        Date.from(now.minus(1, ChronoUnit.HOURS)), Date.from(now.plus(1, ChronoUnit.DAYS)), subject, pair.getPublic());
+    return new JcaX509v3CertificateBuilder(
+        issuer,
+        BigInteger.valueOf(SERIAL.getAndIncrement()),
+        Date.from(now.minus(1, ChronoUnit.HOURS)),
+        Date.from(now.plus(1, ChronoUnit.DAYS)),
+        subject,
+        pair.getPublic());
   }
 
   private static X509Certificate sign(X509v3CertificateBuilder builder, PrivateKey signer)
       throws OperatorCreationException, GeneralSecurityException {
-    return new JcaX509CertificateConverter().getCertificate(
-        builder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(signer)));
+    return new JcaX509CertificateConverter()
+        .getCertificate(
+            builder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(signer)));
   }
 
   static String pem(String type, byte[] der) {
-    return "-----BEGIN " + type + "-----\n"
+    return "-----BEGIN "
+        + type
+        + "-----\n"
         + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der)
-        + "\n-----END " + type + "-----\n";
+        + "\n-----END "
+        + type
+        + "-----\n";
   }
 
-  public static Path writeCert(Path file, X509Certificate... certs) throws IOException, GeneralSecurityException {
+  public static Path writeCert(Path file, X509Certificate... certs)
+      throws IOException, GeneralSecurityException {
     StringBuilder text = new StringBuilder();
     for (X509Certificate cert : certs) {
       text.append(pem("CERTIFICATE", cert.getEncoded()));
@@ -104,8 +126,10 @@ public final class TestPki {
   }
 
   /** {@code issued} as {@code dir/name.pem} and {@code dir/name.key}. */
-  public static KeyFiles write(Path dir, String name, Issued issued) throws IOException, GeneralSecurityException {
-    return new KeyFiles(writeCert(dir.resolve(name + ".pem"), issued.cert()),
+  public static KeyFiles write(Path dir, String name, Issued issued)
+      throws IOException, GeneralSecurityException {
+    return new KeyFiles(
+        writeCert(dir.resolve(name + ".pem"), issued.cert()),
         writeKey(dir.resolve(name + ".key"), issued.key()));
   }
 }

@@ -9,7 +9,10 @@ class ConfigDumpErrorsTest {
 
   @Test
   void namesEachRefusedListenerWithEnvoysDetails() throws Exception {
-    var dump = new ObjectMapper().readTree("""
+    var dump =
+        new ObjectMapper()
+            .readTree(
+                """
         {"configs": [
           {"@type": "type.googleapis.com/envoy.admin.v3.ListenersConfigDump", "version_info": "v2",
            "dynamic_listeners": [
@@ -19,7 +22,10 @@ class ConfigDumpErrorsTest {
           {"@type": "type.googleapis.com/envoy.admin.v3.ClustersConfigDump",
            "dynamic_active_clusters": [{"cluster": {"name": "web"}}]}]}
         """);
-    assertThat(ConfigDumpErrors.fromConfigDump(dump)).containsExactly(
-        java.util.Map.entry("listener db", "error adding listener '127.0.0.1:5432': no filter chains specified"));
+    assertThat(ConfigDumpErrors.fromConfigDump(dump))
+        .containsExactly(
+            java.util.Map.entry(
+                "listener db",
+                "error adding listener '127.0.0.1:5432': no filter chains specified"));
   }
 }

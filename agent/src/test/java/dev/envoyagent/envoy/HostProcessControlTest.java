@@ -11,8 +11,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** The pid-reuse guard behind adoption, and the hot-restart version cache, on this very host. */
 class HostProcessControlTest {
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   @Test
   void aProcessIsAliveOnlyWithItsOwnStartTime() {
@@ -47,15 +46,15 @@ class HostProcessControlTest {
     Path counter = dir.resolve("runs");
     Path binary = dir.resolve("envoy");
     writeBinary(binary, counter, "envoy  version: abc/1.36.2/Clean/RELEASE/BoringSSL");
-    assertThat(new HostProcessControl(dir).version(binary, Duration.ofSeconds(10))).hasValueSatisfying(
-        v -> assertThat(v).contains("1.36.2"));
-    assertThat(new HostProcessControl(dir).version(binary, Duration.ofSeconds(10))).hasValueSatisfying(
-        v -> assertThat(v).contains("1.36.2"));
+    assertThat(new HostProcessControl(dir).version(binary, Duration.ofSeconds(10)))
+        .hasValueSatisfying(v -> assertThat(v).contains("1.36.2"));
+    assertThat(new HostProcessControl(dir).version(binary, Duration.ofSeconds(10)))
+        .hasValueSatisfying(v -> assertThat(v).contains("1.36.2"));
     assertThat(Files.readAllLines(counter)).as("a new agent reads it from disk").hasSize(1);
 
     writeBinary(binary, counter, "envoy  version: def/1.37.0/Clean/RELEASE/BoringSSL");
-    assertThat(new HostProcessControl(dir).version(binary, Duration.ofSeconds(10))).hasValueSatisfying(
-        v -> assertThat(v).contains("1.37.0"));
+    assertThat(new HostProcessControl(dir).version(binary, Duration.ofSeconds(10)))
+        .hasValueSatisfying(v -> assertThat(v).contains("1.37.0"));
     assertThat(Files.readAllLines(counter)).hasSize(2);
   }
 
@@ -63,21 +62,28 @@ class HostProcessControlTest {
   void theInotifyLimitIsTheSysctlsWholeValue() throws Exception {
     long sysctl;
     try (var in = Files.newInputStream(Path.of("/proc/sys/fs/inotify/max_user_instances"))) {
-      sysctl = Long.parseLong(new String(in.readNBytes(64), java.nio.charset.StandardCharsets.US_ASCII).strip());
+      sysctl =
+          Long.parseLong(
+              new String(in.readNBytes(64), java.nio.charset.StandardCharsets.US_ASCII).strip());
     }
     var limit = new HostProcessControl(dir).inotifyLimit(java.util.List.of());
-    assertThat(limit).hasValueSatisfying(l -> {
-      assertThat(l.maxUserInstances()).isEqualTo(sysctl);
-      assertThat(l.heldByOthers()).isNotNegative();
-      assertThat(l.user()).contains("uid ");
-    });
+    assertThat(limit)
+        .hasValueSatisfying(
+            l -> {
+              assertThat(l.maxUserInstances()).isEqualTo(sysctl);
+              assertThat(l.heldByOthers()).isNotNegative();
+              assertThat(l.user()).contains("uid ");
+            });
   }
 
   private static void writeBinary(Path binary, Path counter, String version) throws Exception {
     Path tmp = binary.resolveSibling("envoy.tmp");
     Files.writeString(tmp, "#!/bin/sh\necho run >> '" + counter + "'\necho " + version + " >&2\n");
     tmp.toFile().setExecutable(true);
-    Files.move(tmp, binary, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+    Files.move(
+        tmp,
+        binary,
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING,
         java.nio.file.StandardCopyOption.ATOMIC_MOVE);
   }
 

@@ -16,10 +16,14 @@ class InotifyBudgetTest {
   @Test
   void theDefaultLimitOf128IsTooSmallForSixtyServicesAndTheSysctlIsNamed() {
     var shortfall = new InotifyBudget(122).shortfall(new InotifyLimit(128, 2, "envoy (uid 998)"));
-    assertThat(shortfall).hasValueSatisfying(why -> assertThat(why)
-        .contains("need 244 inotify instances")
-        .contains("fs.inotify.max_user_instances=128 leaves 126 for user envoy (uid 998)")
-        .contains("sysctl -w fs.inotify.max_user_instances="));
+    assertThat(shortfall)
+        .hasValueSatisfying(
+            why ->
+                assertThat(why)
+                    .contains("need 244 inotify instances")
+                    .contains(
+                        "fs.inotify.max_user_instances=128 leaves 126 for user envoy (uid 998)")
+                    .contains("sysctl -w fs.inotify.max_user_instances="));
   }
 
   @Test

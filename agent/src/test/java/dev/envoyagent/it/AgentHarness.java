@@ -30,16 +30,26 @@ import java.util.concurrent.TimeUnit;
  */
 final class AgentHarness implements AutoCloseable {
 
-  /** Spawns agents from one long-lived thread, so no parent-death signal fires when a thread ends. */
-  private static final ExecutorService LAUNCHER = Executors.newSingleThreadExecutor(r -> {
-    Thread t = new Thread(r, "agent-launcher");
-    t.setDaemon(true);
-    return t;
-  });
+  /**
+   * Spawns agents from one long-lived thread, so no parent-death signal fires when a thread ends.
+   */
+  private static final ExecutorService LAUNCHER =
+      Executors.newSingleThreadExecutor(
+          r -> {
+            Thread t = new Thread(r, "agent-launcher");
+            t.setDaemon(true);
+            return t;
+          });
 
   /** What differs between tests; everything else is fixed. */
-  record Options(String delivery, int drainS, int parentShutdownS, int minIntervalMs, int debounceMs,
-      int readyTimeoutS, int stopTimeoutS) {
+  record Options(
+      String delivery,
+      int drainS,
+      int parentShutdownS,
+      int minIntervalMs,
+      int debounceMs,
+      int readyTimeoutS,
+      int stopTimeoutS) {
     static Options files() {
       return new Options("files", 1, 3, 500, 100, 20, 5);
     }
@@ -49,11 +59,13 @@ final class AgentHarness implements AutoCloseable {
     }
 
     Options withRestartLimits(int minInterval, int debounce) {
-      return new Options(delivery, drainS, parentShutdownS, minInterval, debounce, readyTimeoutS, stopTimeoutS);
+      return new Options(
+          delivery, drainS, parentShutdownS, minInterval, debounce, readyTimeoutS, stopTimeoutS);
     }
 
     Options withReadyTimeoutS(int seconds) {
-      return new Options(delivery, drainS, parentShutdownS, minIntervalMs, debounceMs, seconds, stopTimeoutS);
+      return new Options(
+          delivery, drainS, parentShutdownS, minIntervalMs, debounceMs, seconds, stopTimeoutS);
     }
   }
 
@@ -70,8 +82,10 @@ final class AgentHarness implements AutoCloseable {
   final int baseId = ThreadLocalRandom.current().nextInt(1000, 1_000_000);
   private final Options options;
   private final List<Process> agents = new ArrayList<>();
+
   /** Extra environment for the agent process (e.g. the IMDS endpoint of an emulator). */
   final Map<String, String> agentEnv = new java.util.HashMap<>();
+
   private String zone = "us-east-1a";
 
   private AgentHarness(Path dir, Options options) {
@@ -108,35 +122,53 @@ final class AgentHarness implements AutoCloseable {
   }
 
   void writeAgentYaml() throws IOException {
-    String yaml = String.join("\n",
-        "node: {id: it-host, cluster: it, zone: " + zone + "}",
-        "routes: {file: routes.yaml}",
-        "envoy:",
-        "  binary: " + envoyBinary,
-        "  admin_port: " + envoyAdminPort,
-        "  base_id: " + baseId,
-        "  drain_time_s: " + options.drainS(),
-        "  parent_shutdown_time_s: " + options.parentShutdownS(),
-        "  delivery: " + options.delivery(),
-        "  ready_timeout_s: " + options.readyTimeoutS(),
-        "  stop_timeout_s: " + options.stopTimeoutS(),
-        "state_dir: state",
-        "admin: {listen: 127.0.0.1:" + Ports.free() + "}",
-        "restart: {min_interval_ms: " + options.minIntervalMs() + ", debounce_ms: " + options.debounceMs() + "}",
-        "");
+    String yaml =
+        String.join(
+            "\n",
+            "node: {id: it-host, cluster: it, zone: " + zone + "}",
+            "routes: {file: routes.yaml}",
+            "envoy:",
+            "  binary: " + envoyBinary,
+            "  admin_port: " + envoyAdminPort,
+            "  base_id: " + baseId,
+            "  drain_time_s: " + options.drainS(),
+            "  parent_shutdown_time_s: " + options.parentShutdownS(),
+            "  delivery: " + options.delivery(),
+            "  ready_timeout_s: " + options.readyTimeoutS(),
+            "  stop_timeout_s: " + options.stopTimeoutS(),
+            "state_dir: state",
+            "admin: {listen: 127.0.0.1:" + Ports.free() + "}",
+            "restart: {min_interval_ms: "
+                + options.minIntervalMs()
+                + ", debounce_ms: "
+                + options.debounceMs()
+                + "}",
+            "");
     atomicWrite(agentYaml, yaml);
   }
 
-  /** Routes: an HTTP service {@code web} over the given weighted endpoints, a TCP service {@code echo}. */
+  /**
+   * Routes: an HTTP service {@code web} over the given weighted endpoints, a TCP service {@code
+   * echo}.
+   */
   void routes(String version, List<Endpoint> web, int echoBackendPort) throws IOException {
     StringBuilder yaml = new StringBuilder("version: \"" + version + "\"\nservices:\n");
-    yaml.append("  - name: web\n    protocol: HTTP\n    local_port: ").append(httpPort).append("\n    endpoints:\n");
+    yaml.append("  - name: web\n    protocol: HTTP\n    local_port: ")
+        .append(httpPort)
+        .append("\n    endpoints:\n");
     for (Endpoint e : web) {
-      yaml.append("      - {address: 127.0.0.1, port: ").append(e.port()).append(", weight: ").append(e.weight())
+      yaml.append("      - {address: 127.0.0.1, port: ")
+          .append(e.port())
+          .append(", weight: ")
+          .append(e.weight())
           .append("}\n");
     }
-    yaml.append("  - name: echo\n    protocol: TCP\n    local_port: ").append(tcpPort).append("\n    endpoints:\n")
-        .append("      - {address: 127.0.0.1, port: ").append(echoBackendPort).append("}\n");
+    yaml.append("  - name: echo\n    protocol: TCP\n    local_port: ")
+        .append(tcpPort)
+        .append("\n    endpoints:\n")
+        .append("      - {address: 127.0.0.1, port: ")
+        .append(echoBackendPort)
+        .append("}\n");
     atomicWrite(routesFile, yaml.toString());
   }
 
@@ -179,18 +211,27 @@ final class AgentHarness implements AutoCloseable {
   /** Starts {@code envoy-agent run --config agent.yaml}; its stdout/stderr append to agent.log. */
   Process startAgent() throws Exception {
     Path launcher = Path.of(System.getProperty("envoy.agent", "target/envoy-agent"));
-    Future<Process> started = LAUNCHER.submit(() -> {
-      ProcessBuilder pb = new ProcessBuilder(launcher.toAbsolutePath().toString(), "run", "--config",
-          agentYaml.toString())
-          .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-          .redirectOutput(ProcessBuilder.Redirect.appendTo(agentLog.toFile()))
-          .redirectErrorStream(true);
-      // Small and quick to start: two cores are shared by the agent, several simulators and the load.
-      pb.environment().put("ENVOY_AGENT_JAVA_OPTS",
-          "-Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError");
-      pb.environment().putAll(agentEnv);
-      return pb.start();
-    });
+    Future<Process> started =
+        LAUNCHER.submit(
+            () -> {
+              ProcessBuilder pb =
+                  new ProcessBuilder(
+                          launcher.toAbsolutePath().toString(),
+                          "run",
+                          "--config",
+                          agentYaml.toString())
+                      .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                      .redirectOutput(ProcessBuilder.Redirect.appendTo(agentLog.toFile()))
+                      .redirectErrorStream(true);
+              // Small and quick to start: two cores are shared by the agent, several simulators and
+              // the load.
+              pb.environment()
+                  .put(
+                      "ENVOY_AGENT_JAVA_OPTS",
+                      "-Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError");
+              pb.environment().putAll(agentEnv);
+              return pb.start();
+            });
     Process agent = started.get(30, TimeUnit.SECONDS);
     agents.add(agent);
     return agent;
@@ -244,7 +285,8 @@ final class AgentHarness implements AutoCloseable {
 
   boolean servingVersion(String version) {
     JsonNode status = status();
-    return status != null && "SERVING".equals(status.path("phase").asText())
+    return status != null
+        && "SERVING".equals(status.path("phase").asText())
         && version.equals(status.path("appliedVersion").asText());
   }
 
@@ -258,12 +300,16 @@ final class AgentHarness implements AutoCloseable {
     return ItProcesses.matching(cmd -> cmd.contains(bootstrap) && cmd.contains("--restart-epoch"));
   }
 
-  /** Every process whose command line mentions this test's directory (agent, Envoy, validate runs). */
+  /**
+   * Every process whose command line mentions this test's directory (agent, Envoy, validate runs).
+   */
   List<Long> allProcesses() {
     return ItProcesses.matching(cmd -> cmd.contains(dir.toString()));
   }
 
-  /** Kills the agent(s) and every process of this test, Envoy included; waits until none is left. */
+  /**
+   * Kills the agent(s) and every process of this test, Envoy included; waits until none is left.
+   */
   @Override
   public void close() throws IOException {
     for (Process agent : agents) {

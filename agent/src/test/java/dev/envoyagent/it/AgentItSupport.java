@@ -13,8 +13,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Plumbing shared by the end-to-end tests: real HTTP and TCP backends, steady load through
- * Envoy's local listeners, and cleanup of every process (the agent and its detached Envoys).
+ * Plumbing shared by the end-to-end tests: real HTTP and TCP backends, steady load through Envoy's
+ * local listeners, and cleanup of every process (the agent and its detached Envoys).
  */
 abstract class AgentItSupport extends ItResources {
 
@@ -22,7 +22,10 @@ abstract class AgentItSupport extends ItResources {
   HttpBackend web2;
   TcpEchoBackend echo;
 
-  /** A harness with backends, routes version {@code "1"} on backend {@code web}, and the agent started. */
+  /**
+   * A harness with backends, routes version {@code "1"} on backend {@code web}, and the agent
+   * started.
+   */
   AgentHarness startedAgent(String name, AgentHarness.Options options) throws Exception {
     web = closeLater(HttpBackend.start("web"));
     web2 = closeLater(HttpBackend.start("web2"));
@@ -37,19 +40,29 @@ abstract class AgentItSupport extends ItResources {
   }
 
   static void awaitServing(AgentHarness agent, String version, int seconds) {
-    await().atMost(AgentHarness.scaled(seconds)).pollInterval(POLL)
+    await()
+        .atMost(AgentHarness.scaled(seconds))
+        .pollInterval(POLL)
         .failFast("agent exited", () -> !agent.agent().isAlive())
         .until(() -> agent.servingVersion(version));
   }
 
   LoadGenerator load(AgentHarness agent, int httpClients, int tcpClients) {
-    return closeLater(LoadGenerator.start(new LoadGenerator.Settings(agent.httpPort, "/", httpClients,
-        agent.tcpPort, tcpClients, 5)));
+    return closeLater(
+        LoadGenerator.start(
+            new LoadGenerator.Settings(
+                agent.httpPort, "/", httpClients, agent.tcpPort, tcpClients, 5)));
   }
 
   static void assertNoFailures(String what, LoadGenerator.Result result) {
-    LOG.info("{}: http ok={} failed={} connections={} tcp ok={} failed={}", what, result.httpOk(),
-        result.httpFailed(), result.httpConnections(), result.tcpOk(), result.tcpFailed());
+    LOG.info(
+        "{}: http ok={} failed={} connections={} tcp ok={} failed={}",
+        what,
+        result.httpOk(),
+        result.httpFailed(),
+        result.httpConnections(),
+        result.tcpOk(),
+        result.tcpFailed());
     assertThat(result.failureSamples()).as(what + ": failure samples").isEmpty();
     assertThat(result.failures()).as(what + ": failed requests").isZero();
     assertThat(result.httpOk()).as(what + ": HTTP requests that got through").isPositive();
@@ -63,7 +76,9 @@ abstract class AgentItSupport extends ItResources {
     Thread.sleep(d.toMillis());
   }
 
-  /** Every {@code attempt=N in_ms=M} the agent logged for Envoy (re)starts, in order: the backoff. */
+  /**
+   * Every {@code attempt=N in_ms=M} the agent logged for Envoy (re)starts, in order: the backoff.
+   */
   static List<Long> backoffDelays(String log) {
     List<Long> delays = new ArrayList<>();
     Matcher m = Pattern.compile("attempt=(\\d+) in_ms=(\\d+)").matcher(log);
@@ -88,13 +103,17 @@ abstract class AgentItSupport extends ItResources {
     }
   }
 
-  private static void collectEndpoints(com.fasterxml.jackson.databind.JsonNode node, String cluster,
-      List<String> out) {
-    if (node.isObject() && cluster.equals(node.path("cluster_name").asText()) && node.has("endpoints")) {
+  private static void collectEndpoints(
+      com.fasterxml.jackson.databind.JsonNode node, String cluster, List<String> out) {
+    if (node.isObject()
+        && cluster.equals(node.path("cluster_name").asText())
+        && node.has("endpoints")) {
       for (var locality : node.path("endpoints")) {
         for (var lb : locality.path("lb_endpoints")) {
-          out.add(lb.path("endpoint").path("address").path("socket_address").path("port_value").asInt() + ":"
-              + lb.path("load_balancing_weight").asInt(1));
+          out.add(
+              lb.path("endpoint").path("address").path("socket_address").path("port_value").asInt()
+                  + ":"
+                  + lb.path("load_balancing_weight").asInt(1));
         }
       }
       return;

@@ -10,8 +10,8 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * Issue #4 tests 3 and 4, with {@code envoy.delivery: restart} so that every routes change
- * changes the bootstrap and needs a hot restart.
+ * Issue #4 tests 3 and 4, with {@code envoy.delivery: restart} so that every routes change changes
+ * the bootstrap and needs a hot restart.
  */
 class BootstrapRestartIT extends AgentItSupport {
 
@@ -37,23 +37,32 @@ class BootstrapRestartIT extends AgentItSupport {
     LoadGenerator.Result result = load.stop();
     long hot = agent.statusCount("hotRestarts");
     int epochsStarted = count(agent.agentLog(), "started Envoy epoch=");
-    LOG.info("20 bootstrap changes: last applied after {} ms; hot restarts={} epochs started={} failed restarts={}",
-        appliedMs, hot, epochsStarted, agent.statusCount("failedRestarts"));
+    LOG.info(
+        "20 bootstrap changes: last applied after {} ms; hot restarts={} epochs started={} failed restarts={}",
+        appliedMs,
+        hot,
+        epochsStarted,
+        agent.statusCount("failedRestarts"));
     assertNoFailures("20 bootstrap changes under load", result);
     assertThat(hot).isBetween(1L, 20L);
     assertThat(epochsStarted).as("epochs (0 included)").isLessThanOrEqualTo(21);
     assertThat(agent.statusCount("coldRestarts")).isZero();
-    assertThat(agent.envoyProcesses()).as("Envoy processes after the last parent-shutdown time").hasSize(1);
+    assertThat(agent.envoyProcesses())
+        .as("Envoy processes after the last parent-shutdown time")
+        .hasSize(1);
     assertThat(agent.statusEpochs()).hasSize(1);
     // A failed child's epoch number is used again by the retry, so failures do not advance epochs.
-    assertThat(agent.statusEpochs().get(0)[0]).as("serving epoch").isEqualTo(hot - agent.statusCount("failedRestarts"));
+    assertThat(agent.statusEpochs().get(0)[0])
+        .as("serving epoch")
+        .isEqualTo(hot - agent.statusCount("failedRestarts"));
     assertThat(runningEndpoints(agent, "web").stream().sorted().toList()).isEqualTo(expected);
   }
 
   @Test
   void aHundredChangesInTwoSecondsAreCoalescedAndTheLastOneWins() throws Exception {
     int minIntervalMs = 3000;
-    AgentHarness agent = startedAgent("burst", AgentHarness.Options.restart().withRestartLimits(minIntervalMs, 500));
+    AgentHarness agent =
+        startedAgent("burst", AgentHarness.Options.restart().withRestartLimits(minIntervalMs, 500));
     LoadGenerator load = load(agent, 2, 0);
     long t0 = System.nanoTime();
 
@@ -68,13 +77,18 @@ class BootstrapRestartIT extends AgentItSupport {
 
     LoadGenerator.Result result = load.stop();
     long hot = agent.statusCount("hotRestarts");
-    LOG.info("100 changes in {} ms: last applied after {} ms; hot restarts={} (min interval {} ms)", burstMs,
-        appliedMs, hot, minIntervalMs);
+    LOG.info(
+        "100 changes in {} ms: last applied after {} ms; hot restarts={} (min interval {} ms)",
+        burstMs,
+        appliedMs,
+        hot,
+        minIntervalMs);
     assertNoFailures("100 changes in 2 s", result);
     // At most one restart per min interval over the whole episode, plus the first one.
     assertThat(hot).isBetween(1L, Math.min(5L, 1 + appliedMs / minIntervalMs));
     assertThat(runningEndpoints(agent, "web").stream().sorted().toList())
-        .isEqualTo(endpointsFor(101).stream().map(e -> e.port() + ":" + e.weight()).sorted().toList());
+        .isEqualTo(
+            endpointsFor(101).stream().map(e -> e.port() + ":" + e.weight()).sorted().toList());
     assertThat(agent.status().path("appliedVersion").asText()).isEqualTo("101");
   }
 

@@ -28,14 +28,25 @@ class ControlPlaneTlsIT extends FleetItSupport {
     TestPki.Issued otherCa = TestPki.ca("other-ca");
     Path caPem = TestPki.writeCert(pki.resolve("fleet-ca.pem"), fleetCa.cert());
     Path otherCaPem = TestPki.writeCert(pki.resolve("other-ca.pem"), otherCa.cert());
-    TestPki.KeyFiles server = TestPki.write(pki, "control-plane", TestPki.leaf(fleetCa, "control-plane"));
+    TestPki.KeyFiles server =
+        TestPki.write(pki, "control-plane", TestPki.leaf(fleetCa, "control-plane"));
     TestPki.KeyFiles good = TestPki.write(pki, "good-agent", TestPki.leaf(fleetCa, "good-agent"));
     TestPki.KeyFiles bad = TestPki.write(pki, "bad-agent", TestPki.leaf(otherCa, "bad-agent"));
-    TestPki.KeyFiles untrusting = TestPki.write(pki, "untrusting-agent", TestPki.leaf(fleetCa, "untrusting-agent"));
+    TestPki.KeyFiles untrusting =
+        TestPki.write(pki, "untrusting-agent", TestPki.leaf(fleetCa, "untrusting-agent"));
 
     HttpBackend a = closeLater(HttpBackend.start("a"));
-    ItControlPlane cp = closeLater(ItControlPlane.process(dir, 500, "--tls-cert", server.cert().toString(),
-        "--tls-key", server.key().toString(), "--tls-client-ca", caPem.toString()));
+    ItControlPlane cp =
+        closeLater(
+            ItControlPlane.process(
+                dir,
+                500,
+                "--tls-cert",
+                server.cert().toString(),
+                "--tls-key",
+                server.key().toString(),
+                "--tls-client-ca",
+                caPem.toString()));
     int webPort = Ports.free();
     cp.routes(httpRoutes("1", "web", webPort, a.port()));
     cp.start();
@@ -56,39 +67,69 @@ class ControlPlaneTlsIT extends FleetItSupport {
 
     awaitApplied(goodAgent, "1.", 60);
     assertThat(spread(webPort, 10)).containsExactly(Map.entry("a", 10));
-    await().atMost(AgentHarness.scaled(10)).pollInterval(POLL)
+    await()
+        .atMost(AgentHarness.scaled(10))
+        .pollInterval(POLL)
         .until(() -> "SERVING".equals(cp.host("good-host").path("state").asText()));
     assertThat(cp.host("good-host").path("stream_connected").asBoolean()).isTrue();
 
     // The refused agent: a clear one-line reason, again on every retry, and nothing applied.
-    await().atMost(AgentHarness.scaled(20)).pollInterval(POLL)
+    await()
+        .atMost(AgentHarness.scaled(20))
+        .pollInterval(POLL)
         .until(() -> count(badAgent.log(), "control plane stream lost") >= 2);
-    String line = badAgent.log().lines().filter(l -> l.contains("control plane stream lost")).findFirst().orElseThrow();
+    String line =
+        badAgent
+            .log()
+            .lines()
+            .filter(l -> l.contains("control plane stream lost"))
+            .findFirst()
+            .orElseThrow();
     LOG.info("agent with a certificate from another CA logs: {}", line);
-    assertThat(line).contains("target=" + cp.address()).contains("status=UNAVAILABLE")
+    assertThat(line)
+        .contains("target=" + cp.address())
+        .contains("status=UNAVAILABLE")
         .containsPattern("reason=\"ssl exception: [^\"]*(?i)certificate[^\"]*\"$");
     assertThat(badAgent.log()).doesNotContain("control plane connected");
     assertThat(badAgent.appliedVersion()).isEmpty();
     assertThat(badAgent.envoyProcesses()).isEmpty();
     assertThat(badAgent.status().path("controlPlaneConnected").asBoolean()).isFalse();
-    assertThat(cp.host("bad-host").isMissingNode()).as("the control plane never heard of the refused host").isTrue();
+    assertThat(cp.host("bad-host").isMissingNode())
+        .as("the control plane never heard of the refused host")
+        .isTrue();
     // No stack traces for an expected failure (docs/observability.md).
     assertThat(badAgent.log()).doesNotContain("\tat ");
 
     // The agent that trusts another CA refuses the control plane's certificate itself.
-    await().atMost(AgentHarness.scaled(20)).pollInterval(POLL)
+    await()
+        .atMost(AgentHarness.scaled(20))
+        .pollInterval(POLL)
         .until(() -> untrustingAgent.log().contains("control plane stream lost"));
-    String untrustingLine = untrustingAgent.log().lines().filter(l -> l.contains("control plane stream lost"))
-        .findFirst().orElseThrow();
+    String untrustingLine =
+        untrustingAgent
+            .log()
+            .lines()
+            .filter(l -> l.contains("control plane stream lost"))
+            .findFirst()
+            .orElseThrow();
     LOG.info("agent that does not trust the control plane's certificate logs: {}", untrustingLine);
-    assertThat(untrustingLine).contains("status=UNAVAILABLE")
+    assertThat(untrustingLine)
+        .contains("status=UNAVAILABLE")
         .containsPattern("reason=\"\\w+ exception: [^\"]*(?i)certif[^\"]*\"$");
     assertThat(untrustingAgent.appliedVersion()).isEmpty();
-    assertThat(untrustingAgent.log()).doesNotContain("control plane connected").doesNotContain("\tat ");
+    assertThat(untrustingAgent.log())
+        .doesNotContain("control plane connected")
+        .doesNotContain("\tat ");
   }
 
   private static String tlsYaml(Path ca, TestPki.KeyFiles client) {
-    return "{ca_file: " + ca + ", cert_file: " + client.cert() + ", key_file: " + client.key() + "}";
+    return "{ca_file: "
+        + ca
+        + ", cert_file: "
+        + client.cert()
+        + ", key_file: "
+        + client.key()
+        + "}";
   }
 
   static int count(String text, String needle) {

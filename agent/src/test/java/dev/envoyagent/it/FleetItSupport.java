@@ -21,7 +21,6 @@ import java.util.TreeMap;
  */
 abstract class FleetItSupport extends ItResources {
 
-
   /** One HTTP/1.1 exchange on a new connection: status (-1 when it failed) and body. */
   record Reply(int status, String body) {
     boolean ok() {
@@ -34,7 +33,9 @@ abstract class FleetItSupport extends ItResources {
       socket.connect(new InetSocketAddress("127.0.0.1", port), 1000);
       socket.setSoTimeout(3000);
       OutputStream out = socket.getOutputStream();
-      out.write(("GET " + path + " HTTP/1.1\r\nHost: it\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(
+          ("GET " + path + " HTTP/1.1\r\nHost: it\r\nConnection: close\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII));
       out.flush();
       InputStream in = socket.getInputStream();
       String response = new String(in.readAllBytes(), StandardCharsets.UTF_8);
@@ -50,7 +51,10 @@ abstract class FleetItSupport extends ItResources {
     }
   }
 
-  /** {@code n} requests through a listener: how many each backend answered (by its body), failures as "status N". */
+  /**
+   * {@code n} requests through a listener: how many each backend answered (by its body), failures
+   * as "status N".
+   */
   static Map<String, Integer> spread(int port, int n) {
     Map<String, Integer> counts = new TreeMap<>();
     for (int i = 0; i < n; i++) {
@@ -60,7 +64,9 @@ abstract class FleetItSupport extends ItResources {
     return counts;
   }
 
-  /** An HTTP service {@code name} on {@code localPort} over loopback endpoints (none is allowed). */
+  /**
+   * An HTTP service {@code name} on {@code localPort} over loopback endpoints (none is allowed).
+   */
   static String httpRoutes(String version, String name, int localPort, int... endpointPorts) {
     StringBuilder yaml = new StringBuilder("version: \"" + version + "\"\nservices:\n");
     yaml.append(httpService(name, localPort, endpointPorts));
@@ -68,22 +74,33 @@ abstract class FleetItSupport extends ItResources {
   }
 
   static String httpService(String name, int localPort, int... endpointPorts) {
-    StringBuilder yaml = new StringBuilder("  - name: " + name + "\n    protocol: HTTP\n    local_port: " + localPort
-        + "\n    endpoints:" + (endpointPorts.length == 0 ? " []" : "") + "\n");
+    StringBuilder yaml =
+        new StringBuilder(
+            "  - name: "
+                + name
+                + "\n    protocol: HTTP\n    local_port: "
+                + localPort
+                + "\n    endpoints:"
+                + (endpointPorts.length == 0 ? " []" : "")
+                + "\n");
     for (int port : endpointPorts) {
       yaml.append("      - {address: 127.0.0.1, port: ").append(port).append("}\n");
     }
     return yaml.toString();
   }
 
-  /** An agent and the control plane it takes its routes from; {@code web} listens on {@code webPort}. */
+  /**
+   * An agent and the control plane it takes its routes from; {@code web} listens on {@code
+   * webPort}.
+   */
   record HostOnControlPlane(ItControlPlane cp, ItAgent agent, int webPort) {}
 
   /**
-   * Agent "host-1" on a control-plane process (heartbeats every 500 ms) that serves {@code web}, on a
-   * free port, over {@code backend}; returns once the agent applied that version 1.
+   * Agent "host-1" on a control-plane process (heartbeats every 500 ms) that serves {@code web}, on
+   * a free port, over {@code backend}; returns once the agent applied that version 1.
    */
-  HostOnControlPlane hostServingWebFromControlPlane(String testName, HttpBackend backend) throws Exception {
+  HostOnControlPlane hostServingWebFromControlPlane(String testName, HttpBackend backend)
+      throws Exception {
     Path dir = ItAgent.testDir(testName);
     ItControlPlane cp = closeLater(ItControlPlane.process(dir, 500));
     ItAgent agent = closeLater(ItAgent.create(dir, "host-1"));
@@ -96,15 +113,22 @@ abstract class FleetItSupport extends ItResources {
     return new HostOnControlPlane(cp, agent, webPort);
   }
 
-  /** Waits until the agent runs a version starting with {@code prefix} (control-plane versions carry a hash). */
+  /**
+   * Waits until the agent runs a version starting with {@code prefix} (control-plane versions carry
+   * a hash).
+   */
   static void awaitApplied(ItAgent agent, String prefix, int seconds) {
-    await().atMost(AgentHarness.scaled(seconds)).pollInterval(POLL)
+    await()
+        .atMost(AgentHarness.scaled(seconds))
+        .pollInterval(POLL)
         .failFast("agent exited", () -> !agent.alive())
-        .until(() -> {
-          var status = agent.status();
-          return status != null && "SERVING".equals(status.path("phase").asText())
-              && status.path("appliedVersion").asText().startsWith(prefix);
-        });
+        .until(
+            () -> {
+              var status = agent.status();
+              return status != null
+                  && "SERVING".equals(status.path("phase").asText())
+                  && status.path("appliedVersion").asText().startsWith(prefix);
+            });
   }
 
   static long msSince(long nanos) {

@@ -33,12 +33,16 @@ import java.util.concurrent.TimeUnit;
  */
 final class ItAgent implements AutoCloseable {
 
-  /** Spawns from one long-lived thread (as AgentHarness), and reads each agent's output on another. */
-  private static final ExecutorService LAUNCHER = Executors.newSingleThreadExecutor(r -> {
-    Thread t = new Thread(r, "it-agent-launcher");
-    t.setDaemon(true);
-    return t;
-  });
+  /**
+   * Spawns from one long-lived thread (as AgentHarness), and reads each agent's output on another.
+   */
+  private static final ExecutorService LAUNCHER =
+      Executors.newSingleThreadExecutor(
+          r -> {
+            Thread t = new Thread(r, "it-agent-launcher");
+            t.setDaemon(true);
+            return t;
+          });
 
   final String nodeId;
   final Path dir;
@@ -53,12 +57,15 @@ final class ItAgent implements AutoCloseable {
 
   /** What goes into agent.yaml; set before {@link #writeConfig()}. */
   List<String> controlPlaneAddresses = List.of();
+
   /** {@code null}: plaintext; otherwise the flow map of routes.control_plane.tls. */
   String tls;
+
   boolean useRoutesFile;
   int heartbeatIntervalMs = 500;
   String zone = "us-east-1a";
   List<String> localServices = List.of();
+
   /** The agent JVM's options; null for the launcher's own, as on a host. */
   String javaOpts = ItProcesses.JAVA_OPTS;
 
@@ -93,15 +100,18 @@ final class ItAgent implements AutoCloseable {
   }
 
   /**
-   * The "Envoy binary": exec's the simulator with its own shared-memory dir; {@code serveOnlyEnv} is
-   * exported for serving runs only, not for {@code --mode validate} or {@code --hot-restart-version}.
+   * The "Envoy binary": exec's the simulator with its own shared-memory dir; {@code serveOnlyEnv}
+   * is exported for serving runs only, not for {@code --mode validate} or {@code
+   * --hot-restart-version}.
    */
   void writeEnvoyBinary(Map<String, String> serveOnlyEnv) throws IOException {
     StringBuilder sh = new StringBuilder("#!/bin/sh\n");
     sh.append("export ENVOY_SIM_SHM_DIR='").append(dir.resolve("shm")).append("'\n");
     if (!serveOnlyEnv.isEmpty()) {
-      sh.append("case \" $* \" in *' --mode validate '*|*' --mode=validate '*|*--hot-restart-version*) ;;\n  *) ");
-      serveOnlyEnv.forEach((k, v) -> sh.append("export ").append(k).append("='").append(v).append("'; "));
+      sh.append(
+          "case \" $* \" in *' --mode validate '*|*' --mode=validate '*|*--hot-restart-version*) ;;\n  *) ");
+      serveOnlyEnv.forEach(
+          (k, v) -> sh.append("export ").append(k).append("='").append(v).append("'; "));
       sh.append(";;\nesac\n");
     }
     sh.append("exec '").append(SimulatorProcess.launcher().toAbsolutePath()).append("' \"$@\"\n");
@@ -118,13 +128,19 @@ final class ItAgent implements AutoCloseable {
     }
     if (!controlPlaneAddresses.isEmpty()) {
       yaml.add("  control_plane:");
-      yaml.add("    addresses: [" + String.join(", ", controlPlaneAddresses.stream().map(a -> "\"" + a + "\"").toList())
-          + "]");
+      yaml.add(
+          "    addresses: ["
+              + String.join(", ", controlPlaneAddresses.stream().map(a -> "\"" + a + "\"").toList())
+              + "]");
       yaml.add(tls == null ? "    plaintext: true" : "    tls: " + tls);
       yaml.add("    splay_ms: 0");
       yaml.add("    connect_timeout_ms: 1000");
-      yaml.add("heartbeat: {interval_ms: " + heartbeatIntervalMs + ", timeout_ms: " + (heartbeatIntervalMs * 4 / 5)
-          + "}");
+      yaml.add(
+          "heartbeat: {interval_ms: "
+              + heartbeatIntervalMs
+              + ", timeout_ms: "
+              + (heartbeatIntervalMs * 4 / 5)
+              + "}");
     }
     yaml.add("envoy:");
     yaml.add("  binary: " + envoyBinary);
@@ -147,11 +163,15 @@ final class ItAgent implements AutoCloseable {
 
   /**
    * A local service with an HTTP check on /health every 200 ms: up after one pass, down after two
-   * failures. (With timeout 100 ms and fall 1, checks on this shared 2-core machine timed out now and
-   * then and the registration flapped; 200 ms and fall 2 cost at most one more interval.)
+   * failures. (With timeout 100 ms and fall 1, checks on this shared 2-core machine timed out now
+   * and then and the registration flapped; 200 ms and fall 2 cost at most one more interval.)
    */
   static String httpLocalService(String name, int port) {
-    return "{name: " + name + ", port: " + port + ", check: {http_path: /health}, interval_ms: 200, timeout_ms: 200,"
+    return "{name: "
+        + name
+        + ", port: "
+        + port
+        + ", check: {http_path: /health}, interval_ms: 200, timeout_ms: 200,"
         + " rise: 1, fall: 2}";
   }
 
@@ -171,19 +191,27 @@ final class ItAgent implements AutoCloseable {
   Process start() throws Exception {
     writeConfig();
     log.append("------ agent start\n");
-    Process process = LAUNCHER.submit(() -> {
-      ProcessBuilder pb = new ProcessBuilder(ItProcesses.agentLauncher().toString(), "run", "--config",
-          agentYaml.toString())
-          .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-          .redirectErrorStream(true);
-      if (javaOpts == null) {
-        pb.environment().remove("ENVOY_AGENT_JAVA_OPTS");
-      } else {
-        pb.environment().put("ENVOY_AGENT_JAVA_OPTS", javaOpts);
-      }
-      startedAtNanos = System.nanoTime();
-      return pb.start();
-    }).get(30, TimeUnit.SECONDS);
+    Process process =
+        LAUNCHER
+            .submit(
+                () -> {
+                  ProcessBuilder pb =
+                      new ProcessBuilder(
+                              ItProcesses.agentLauncher().toString(),
+                              "run",
+                              "--config",
+                              agentYaml.toString())
+                          .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                          .redirectErrorStream(true);
+                  if (javaOpts == null) {
+                    pb.environment().remove("ENVOY_AGENT_JAVA_OPTS");
+                  } else {
+                    pb.environment().put("ENVOY_AGENT_JAVA_OPTS", javaOpts);
+                  }
+                  startedAtNanos = System.nanoTime();
+                  return pb.start();
+                })
+            .get(30, TimeUnit.SECONDS);
     processes.add(process);
     long started = startedAtNanos;
     Thread reader = new Thread(() -> copyOutput(process, started), "it-agent-log-" + nodeId);
@@ -193,9 +221,15 @@ final class ItAgent implements AutoCloseable {
   }
 
   private void copyOutput(Process process, long started) {
-    try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-        Writer file = Files.newBufferedWriter(logFile, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-            StandardOpenOption.APPEND)) {
+    try (BufferedReader in =
+            new BufferedReader(
+                new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+        Writer file =
+            Files.newBufferedWriter(
+                logFile,
+                StandardCharsets.UTF_8,
+                StandardOpenOption.CREATE,
+                StandardOpenOption.APPEND)) {
       for (String line = in.readLine(); line != null; line = in.readLine()) {
         String stamped = String.format("%6d %s%n", (System.nanoTime() - started) / 1_000_000, line);
         log.append(stamped);
@@ -229,7 +263,10 @@ final class ItAgent implements AutoCloseable {
     return log.toString();
   }
 
-  /** Ms since start at which the last started agent first logged a line containing {@code needle}, or -1. */
+  /**
+   * Ms since start at which the last started agent first logged a line containing {@code needle},
+   * or -1.
+   */
   long loggedAtMs(String needle) {
     String text = log();
     int start = text.lastIndexOf("------ agent start\n");
@@ -257,7 +294,8 @@ final class ItAgent implements AutoCloseable {
 
   boolean serving(String version) {
     JsonNode status = status();
-    return status != null && "SERVING".equals(status.path("phase").asText())
+    return status != null
+        && "SERVING".equals(status.path("phase").asText())
         && version.equals(status.path("appliedVersion").asText());
   }
 

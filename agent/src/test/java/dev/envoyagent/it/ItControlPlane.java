@@ -17,8 +17,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The reference control plane for the ITs, either as a process ({@code envoy-agent control-plane},
- * found and killed by its routes file's path) or in this JVM ({@link ControlPlaneServer}, plaintext).
- * Both keep their gRPC and HTTP ports across a restart, so agents reconnect to the same address.
+ * found and killed by its routes file's path) or in this JVM ({@link ControlPlaneServer},
+ * plaintext). Both keep their gRPC and HTTP ports across a restart, so agents reconnect to the same
+ * address.
  */
 final class ItControlPlane implements AutoCloseable {
 
@@ -33,7 +34,8 @@ final class ItControlPlane implements AutoCloseable {
   private Process process;
   private ControlPlaneServer server;
 
-  private ItControlPlane(Path dir, boolean asProcess, long heartbeatIntervalMs, List<String> tlsArgs)
+  private ItControlPlane(
+      Path dir, boolean asProcess, long heartbeatIntervalMs, List<String> tlsArgs)
       throws IOException {
     this.dir = dir.toAbsolutePath();
     Files.createDirectories(this.dir);
@@ -45,8 +47,10 @@ final class ItControlPlane implements AutoCloseable {
   }
 
   /** As a process; {@code tlsArgs} empty means {@code --plaintext}. */
-  static ItControlPlane process(Path dir, long heartbeatIntervalMs, String... tlsArgs) throws IOException {
-    return new ItControlPlane(dir.resolve("control-plane"), true, heartbeatIntervalMs, List.of(tlsArgs));
+  static ItControlPlane process(Path dir, long heartbeatIntervalMs, String... tlsArgs)
+      throws IOException {
+    return new ItControlPlane(
+        dir.resolve("control-plane"), true, heartbeatIntervalMs, List.of(tlsArgs));
   }
 
   /** In this JVM, plaintext. */
@@ -65,24 +69,43 @@ final class ItControlPlane implements AutoCloseable {
   /** Starts it and waits until GET /fleet answers. */
   void start() throws Exception {
     if (asProcess) {
-      List<String> args = new ArrayList<>(List.of("control-plane", "--routes", routesFile.toString(),
-          "--listen", "127.0.0.1:" + grpcPort, "--http", "127.0.0.1:" + httpPort,
-          "--heartbeat-interval-ms", Long.toString(heartbeatIntervalMs)));
+      List<String> args =
+          new ArrayList<>(
+              List.of(
+                  "control-plane",
+                  "--routes",
+                  routesFile.toString(),
+                  "--listen",
+                  "127.0.0.1:" + grpcPort,
+                  "--http",
+                  "127.0.0.1:" + httpPort,
+                  "--heartbeat-interval-ms",
+                  Long.toString(heartbeatIntervalMs)));
       if (tlsArgs.isEmpty()) {
         args.add("--plaintext");
       } else {
         args.addAll(tlsArgs);
       }
-      Files.writeString(logFile, "------ control plane start\n", java.nio.file.StandardOpenOption.CREATE,
+      Files.writeString(
+          logFile,
+          "------ control plane start\n",
+          java.nio.file.StandardOpenOption.CREATE,
           java.nio.file.StandardOpenOption.APPEND);
       process = ItProcesses.startAgentCommand(logFile, args.toArray(String[]::new));
-      await().atMost(AgentHarness.scaled(30)).pollInterval(FleetItSupport.POLL)
+      await()
+          .atMost(AgentHarness.scaled(30))
+          .pollInterval(FleetItSupport.POLL)
           .failFast("control plane exited", () -> !process.isAlive())
           .until(() -> fleetOrNull() != null);
     } else {
-      server = ControlPlaneServer.start(new ControlPlaneServer.Options(routesFile,
-          HostPort.parse("127.0.0.1:" + grpcPort), HostPort.parse("127.0.0.1:" + httpPort), Optional.empty(),
-          heartbeatIntervalMs));
+      server =
+          ControlPlaneServer.start(
+              new ControlPlaneServer.Options(
+                  routesFile,
+                  HostPort.parse("127.0.0.1:" + grpcPort),
+                  HostPort.parse("127.0.0.1:" + httpPort),
+                  Optional.empty(),
+                  heartbeatIntervalMs));
     }
   }
 

@@ -23,13 +23,16 @@ import java.util.stream.Stream;
 final class ItProcesses {
 
   /** Small and quick to start: two shared cores carry agents, simulators and control planes. */
-  static final String JAVA_OPTS = "-Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError";
+  static final String JAVA_OPTS =
+      "-Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+ExitOnOutOfMemoryError";
 
-  private static final ExecutorService LAUNCHER = Executors.newSingleThreadExecutor(r -> {
-    Thread t = new Thread(r, "it-launcher");
-    t.setDaemon(true);
-    return t;
-  });
+  private static final ExecutorService LAUNCHER =
+      Executors.newSingleThreadExecutor(
+          r -> {
+            Thread t = new Thread(r, "it-launcher");
+            t.setDaemon(true);
+            return t;
+          });
 
   private ItProcesses() {}
 
@@ -42,20 +45,28 @@ final class ItProcesses {
     return startAgentCommand(Map.of(), log, args);
   }
 
-  /** {@code envoy-agent ARGS...} with {@code env} added to its environment (it may override JAVA_OPTS). */
-  static Process startAgentCommand(Map<String, String> env, Path log, String... args) throws Exception {
+  /**
+   * {@code envoy-agent ARGS...} with {@code env} added to its environment (it may override
+   * JAVA_OPTS).
+   */
+  static Process startAgentCommand(Map<String, String> env, Path log, String... args)
+      throws Exception {
     List<String> command = new ArrayList<>();
     command.add(agentLauncher().toString());
     command.addAll(List.of(args));
-    return LAUNCHER.submit(() -> {
-      ProcessBuilder pb = new ProcessBuilder(command)
-          .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-          .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-          .redirectErrorStream(true);
-      pb.environment().put("ENVOY_AGENT_JAVA_OPTS", JAVA_OPTS);
-      pb.environment().putAll(env);
-      return pb.start();
-    }).get(30, TimeUnit.SECONDS);
+    return LAUNCHER
+        .submit(
+            () -> {
+              ProcessBuilder pb =
+                  new ProcessBuilder(command)
+                      .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                      .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                      .redirectErrorStream(true);
+              pb.environment().put("ENVOY_AGENT_JAVA_OPTS", JAVA_OPTS);
+              pb.environment().putAll(env);
+              return pb.start();
+            })
+        .get(30, TimeUnit.SECONDS);
   }
 
   /** The outcome of a short command: exit code and everything it printed. */
@@ -81,7 +92,9 @@ final class ItProcesses {
   }
 
   static void kill(String signal, long pid) throws IOException, InterruptedException {
-    new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).redirectErrorStream(true).start()
+    new ProcessBuilder("kill", "-" + signal, Long.toString(pid))
+        .redirectErrorStream(true)
+        .start()
         .waitFor(10, TimeUnit.SECONDS);
   }
 
@@ -95,7 +108,9 @@ final class ItProcesses {
           continue;
         }
         try {
-          String cmd = new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8).replace('\0', ' ');
+          String cmd =
+              new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8)
+                  .replace('\0', ' ');
           String stat = Files.readString(p.resolve("stat"));
           boolean zombie = stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
           if (!zombie && test.test(cmd)) {

@@ -9,8 +9,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * What every end-to-end test shares: its log, its poll interval, and closing what it started (agents,
- * Envoys, control planes, backends) in reverse order after each test, even when it failed.
+ * What every end-to-end test shares: its log, its poll interval, and closing what it started
+ * (agents, Envoys, control planes, backends) in reverse order after each test, even when it failed.
  */
 abstract class ItResources {
 

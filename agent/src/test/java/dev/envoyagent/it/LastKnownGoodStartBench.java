@@ -8,9 +8,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Issue #5's "on start with the control plane down the agent serves last-known-good within 2 s",
- * as a benchmark: one agent applies a control plane's routes once, then the control plane is
- * killed and the agent is started RUNS times from cold (no Envoy running), each time measuring from
+ * Issue #5's "on start with the control plane down the agent serves last-known-good within 2 s", as
+ * a benchmark: one agent applies a control plane's routes once, then the control plane is killed
+ * and the agent is started RUNS times from cold (no Envoy running), each time measuring from
  * spawning the launcher until a request through Envoy's listener is answered by the backend. The
  * agent runs with the launcher's own JVM options and class data sharing archive, as on a host; its
  * Envoy is the simulator, a JVM that needs about half a second itself where a real Envoy needs far
@@ -44,14 +44,17 @@ public final class LastKnownGoodStartBench {
       stop(agent);
       cp.kill();
 
-      System.out.printf("%4s %12s %12s %14s %12s%n", "run", "agent up ms", "LKG read ms", "Envoy spawned", "served ms");
+      System.out.printf(
+          "%4s %12s %12s %14s %12s%n",
+          "run", "agent up ms", "LKG read ms", "Envoy spawned", "served ms");
       for (int run = 1; run <= runs; run++) {
         agent.start();
         long started = agent.startedAtNanos();
         long deadline = started + TimeUnit.SECONDS.toNanos(30);
         while (!FleetItSupport.get(webPort, "/").ok()) {
           if (System.nanoTime() > deadline || !agent.alive()) {
-            throw new IllegalStateException("run " + run + ": not served within 30 s; agent log: " + agent.log());
+            throw new IllegalStateException(
+                "run " + run + ": not served within 30 s; agent log: " + agent.log());
           }
           Thread.sleep(5);
         }
@@ -60,18 +63,25 @@ public final class LastKnownGoodStartBench {
         while (!agent.serving(applied)) {
           Thread.sleep(20);
         }
-        long[] phases = {agent.loggedAtMs("envoy-agent starting"), agent.loggedAtMs("starting from the last applied"),
-            agent.loggedAtMs("started Envoy epoch=0"), served};
+        long[] phases = {
+          agent.loggedAtMs("envoy-agent starting"),
+          agent.loggedAtMs("starting from the last applied"),
+          agent.loggedAtMs("started Envoy epoch=0"),
+          served
+        };
         results.add(phases);
-        System.out.printf("%4d %12d %12d %14d %12d%n", run, phases[0], phases[1], phases[2], phases[3]);
+        System.out.printf(
+            "%4d %12d %12d %14d %12d%n", run, phases[0], phases[1], phases[2], phases[3]);
         stop(agent);
       }
     }
     long[] served = results.stream().mapToLong(r -> r[3]).sorted().toArray();
     long p50 = percentile(served, 50);
     long p90 = percentile(served, 90);
-    System.out.printf("last known good served after: p50 %d ms, p90 %d ms, max %d ms over %d cold starts "
-        + "(target %d ms)%n", p50, p90, served[served.length - 1], served.length, TARGET_MS);
+    System.out.printf(
+        "last known good served after: p50 %d ms, p90 %d ms, max %d ms over %d cold starts "
+            + "(target %d ms)%n",
+        p50, p90, served[served.length - 1], served.length, TARGET_MS);
     System.exit(p90 <= TARGET_MS ? 0 : 1);
   }
 

@@ -25,7 +25,14 @@ class LifecycleIT extends AgentItSupport {
     AdminClient.Response ready = agent.envoyAdmin().get("/ready");
     assertThat(ready.status()).isEqualTo(200);
     assertThat(ready.body()).contains("LIVE");
-    assertThat(agent.envoyAdmin().serverInfo().path("command_line_options").path("restart_epoch").asInt()).isZero();
+    assertThat(
+            agent
+                .envoyAdmin()
+                .serverInfo()
+                .path("command_line_options")
+                .path("restart_epoch")
+                .asInt())
+        .isZero();
     assertThat(agent.envoyProcesses()).hasSize(1);
 
     LoadGenerator load = load(agent, 2, 1);
@@ -33,7 +40,9 @@ class LifecycleIT extends AgentItSupport {
     assertNoFailures("start from nothing", load.stop());
     assertThat(web.requests()).isPositive();
     assertThat(echo.connections()).isPositive();
-    assertThat(agent.agentLog()).contains("Envoy LIVE epoch=0").contains("applied version=1 restart=yes");
+    assertThat(agent.agentLog())
+        .contains("Envoy LIVE epoch=0")
+        .contains("applied version=1 restart=yes");
   }
 
   @Test
@@ -49,10 +58,13 @@ class LifecycleIT extends AgentItSupport {
     sleep(Duration.ofSeconds(2)); // no agent at all: Envoy alone carries the load
     assertThat(agent.envoyProcesses()).containsExactly(before.get(0)[1]);
 
-    Files.delete(agent.stateDir.resolve("status.json")); // so the status read below is the new agent's
+    Files.delete(
+        agent.stateDir.resolve("status.json")); // so the status read below is the new agent's
     agent.startAgent();
     awaitServing(agent, "1", 90);
-    await().atMost(AgentHarness.scaled(30)).pollInterval(POLL)
+    await()
+        .atMost(AgentHarness.scaled(30))
+        .pollInterval(POLL)
         .until(() -> agent.agentLog().contains("adopted running Envoy"));
     sleep(Duration.ofSeconds(2));
 
@@ -63,12 +75,16 @@ class LifecycleIT extends AgentItSupport {
     assertThat(agent.statusCount("hotRestarts")).isZero();
     assertThat(agent.statusCount("coldRestarts")).isZero();
     assertThat(agent.envoyProcesses()).containsExactly(before.get(0)[1]);
-    assertThat(count(agent.agentLog(), "started Envoy epoch=")).as("epochs started by both agents").isEqualTo(1);
+    assertThat(count(agent.agentLog(), "started Envoy epoch="))
+        .as("epochs started by both agents")
+        .isEqualTo(1);
 
-    // The package-upgrade path: SIGUSR2 makes the agent exit at once and leave Envoy to the next one.
+    // The package-upgrade path: SIGUSR2 makes the agent exit at once and leave Envoy to the next
+    // one.
     LoadGenerator upgrade = load(agent, 2, 1);
     agent.signalAgent("USR2");
-    assertThat(agent.agent().waitFor(AgentHarness.scaled(20).toSeconds(), TimeUnit.SECONDS)).isTrue();
+    assertThat(agent.agent().waitFor(AgentHarness.scaled(20).toSeconds(), TimeUnit.SECONDS))
+        .isTrue();
     assertThat(agent.agent().exitValue()).isZero();
     assertThat(agent.envoyProcesses()).containsExactly(before.get(0)[1]);
     Files.delete(agent.stateDir.resolve("status.json"));
@@ -78,7 +94,9 @@ class LifecycleIT extends AgentItSupport {
     assertNoFailures("SIGUSR2 (agent upgrade), then adoption", upgrade.stop());
     assertThat(agent.statusEpochs().get(0)).containsExactly(before.get(0));
     assertThat(agent.agentLog()).contains("leaving Envoy running for the next agent to adopt");
-    assertThat(count(agent.agentLog(), "started Envoy epoch=")).as("epochs started by all three agents").isEqualTo(1);
+    assertThat(count(agent.agentLog(), "started Envoy epoch="))
+        .as("epochs started by all three agents")
+        .isEqualTo(1);
   }
 
   @Test
@@ -89,17 +107,27 @@ class LifecycleIT extends AgentItSupport {
     long t0 = System.nanoTime();
 
     agent.signalAgent("TERM");
-    assertThat(agent.agent().waitFor(AgentHarness.scaled(30).toSeconds(), TimeUnit.SECONDS)).isTrue();
+    assertThat(agent.agent().waitFor(AgentHarness.scaled(30).toSeconds(), TimeUnit.SECONDS))
+        .isTrue();
     long stopMs = (System.nanoTime() - t0) / 1_000_000;
     LoadGenerator.Result result = load.stop();
-    LOG.info("SIGTERM: agent exited after {} ms with {}; load http ok={} failed={} (failures expected once "
-        + "listeners close)", stopMs, agent.agent().exitValue(), result.httpOk(), result.httpFailed());
+    LOG.info(
+        "SIGTERM: agent exited after {} ms with {}; load http ok={} failed={} (failures expected once "
+            + "listeners close)",
+        stopMs,
+        agent.agent().exitValue(),
+        result.httpOk(),
+        result.httpFailed());
 
     assertThat(agent.agent().exitValue()).isZero();
     assertThat(stopMs).as("drain time honoured").isGreaterThanOrEqualTo(900);
     assertThat(agent.allProcesses()).isEmpty();
-    assertThat(agent.agentLog()).contains("received SIGTERM").contains("draining Envoy before stop")
-        .contains("Envoy stopped").contains("envoy-agent stopped");
-    assertThat(Files.readString(agent.stateDir.resolve("envoy.log"), StandardCharsets.UTF_8)).isNotEmpty();
+    assertThat(agent.agentLog())
+        .contains("received SIGTERM")
+        .contains("draining Envoy before stop")
+        .contains("Envoy stopped")
+        .contains("envoy-agent stopped");
+    assertThat(Files.readString(agent.stateDir.resolve("envoy.log"), StandardCharsets.UTF_8))
+        .isNotEmpty();
   }
 }

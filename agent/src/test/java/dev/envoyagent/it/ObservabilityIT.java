@@ -36,7 +36,8 @@ class ObservabilityIT extends FleetItSupport {
   static final String CP_CONNECTED = "envoy_agent_control_plane_connected";
   static final String CP_DISCONNECTS = "envoy_agent_control_plane_disconnects_total";
   static final String LKG_AGE = "envoy_agent_state_last_known_good_age_seconds";
-  static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  static final HttpClient HTTP =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
   @Test
   void metricsMoveAsEventsHappen() throws Exception {
@@ -51,8 +52,13 @@ class ObservabilityIT extends FleetItSupport {
     awaitApplied(agent, "1", 60);
 
     PrometheusText m = metrics(agent);
-    LOG.info("after start: applied={} received={} live_epochs={} hot={} lkg_age={} apply_time_count={}",
-        m.value(APPLIED), m.value(RECEIVED), m.value(LIVE_EPOCHS), m.value(HOT), m.value(LKG_AGE),
+    LOG.info(
+        "after start: applied={} received={} live_epochs={} hot={} lkg_age={} apply_time_count={}",
+        m.value(APPLIED),
+        m.value(RECEIVED),
+        m.value(LIVE_EPOCHS),
+        m.value(HOT),
+        m.value(LKG_AGE),
         m.value("envoy_agent_snapshots_apply_time_count"));
     assertThat(m.type(APPLIED)).isEqualTo("counter");
     assertThat(m.type(LIVE_EPOCHS)).isEqualTo("gauge");
@@ -64,9 +70,12 @@ class ObservabilityIT extends FleetItSupport {
     assertThat(m.value("envoy_agent_host_draining")).isZero();
     assertThat(m.value("envoy_agent_snapshots_apply_lag_seconds")).isZero();
     assertThat(m.value(LKG_AGE)).isBetween(0.0, 60.0);
-    assertThat(m.value(HOT) + m.value(REJECTED) + m.value(SOURCE_REFUSED) + m.value(CRASHES)).isZero();
+    assertThat(m.value(HOT) + m.value(REJECTED) + m.value(SOURCE_REFUSED) + m.value(CRASHES))
+        .isZero();
     assertThat(m.samples()).anyMatch(s -> s.name().startsWith("envoy_agent_jvm_memory"));
-    assertThat(m.value("envoy_agent_jvm_cds_archive_mapped")).as("the archive the build wrote is mapped").isEqualTo(1);
+    assertThat(m.value("envoy_agent_jvm_cds_archive_mapped"))
+        .as("the archive the build wrote is mapped")
+        .isEqualTo(1);
 
     // A routes change applied through the watched files: applied and received move, no restart.
     agent.routes(httpRoutes("2", "web", webPort, b.port()));
@@ -81,12 +90,20 @@ class ObservabilityIT extends FleetItSupport {
     awaitMetric(agent, SOURCE_REFUSED, v -> v == 1);
     assertThat(metrics(agent).value(APPLIED)).isEqualTo(2);
     ItProcesses.Outcome refusedFile = status(agent.adminAddress());
-    LOG.info("status with a refused routes file (exit {}):\n{}", refusedFile.exitCode(), refusedFile.output());
+    LOG.info(
+        "status with a refused routes file (exit {}):\n{}",
+        refusedFile.exitCode(),
+        refusedFile.output());
     assertThat(refusedFile.exitCode()).isEqualTo(1);
-    assertThat(refusedFile.output()).contains("DEGRADED").contains("routes refused").contains("local_port");
+    assertThat(refusedFile.output())
+        .contains("DEGRADED")
+        .contains("routes refused")
+        .contains("local_port");
 
     // Valid routes this host refuses (a service on Envoy's admin port): rejected.
-    agent.routes(httpRoutes("4", "web", webPort, a.port()) + httpService("clash", agent.envoyAdminPort, a.port()));
+    agent.routes(
+        httpRoutes("4", "web", webPort, a.port())
+            + httpService("clash", agent.envoyAdminPort, a.port()));
     awaitMetric(agent, REJECTED, v -> v == 1);
     m = metrics(agent);
     assertThat(m.value(RECEIVED)).isEqualTo(3);
@@ -102,19 +119,36 @@ class ObservabilityIT extends FleetItSupport {
     awaitMetric(agent, HOT, v -> v == 1);
     awaitMetric(agent, LIVE_EPOCHS, v -> v == 2);
     awaitMetric(agent, LIVE_EPOCHS, v -> v == 1);
-    assertThat(agent.envoyAdmin().serverInfo().path("command_line_options").path("restart_epoch").asInt()).isOne();
+    assertThat(
+            agent
+                .envoyAdmin()
+                .serverInfo()
+                .path("command_line_options")
+                .path("restart_epoch")
+                .asInt())
+        .isOne();
 
     // Envoy killed: a crash, then a new epoch 0 from the last applied config.
     long pid = agent.envoyProcesses().get(0);
     ItProcesses.kill("KILL", pid);
     awaitMetric(agent, CRASHES, v -> v == 1);
-    await().atMost(AgentHarness.scaled(60)).pollInterval(POLL)
-        .until(() -> get(webPort, "/").body().equals("a") && metrics(agent).value(LIVE_EPOCHS) == 1);
+    await()
+        .atMost(AgentHarness.scaled(60))
+        .pollInterval(POLL)
+        .until(
+            () -> get(webPort, "/").body().equals("a") && metrics(agent).value(LIVE_EPOCHS) == 1);
     m = metrics(agent);
-    LOG.info("after every event: applied={} received={} rejected={} source_refused={} hot={} crashes={} "
-            + "failed_restarts={} live_epochs={} apply_time_count={}", m.value(APPLIED), m.value(RECEIVED),
-        m.value(REJECTED), m.value(SOURCE_REFUSED), m.value(HOT), m.value(CRASHES),
-        m.value("envoy_agent_supervisor_failed_restarts_total"), m.value(LIVE_EPOCHS),
+    LOG.info(
+        "after every event: applied={} received={} rejected={} source_refused={} hot={} crashes={} "
+            + "failed_restarts={} live_epochs={} apply_time_count={}",
+        m.value(APPLIED),
+        m.value(RECEIVED),
+        m.value(REJECTED),
+        m.value(SOURCE_REFUSED),
+        m.value(HOT),
+        m.value(CRASHES),
+        m.value("envoy_agent_supervisor_failed_restarts_total"),
+        m.value(LIVE_EPOCHS),
         m.value("envoy_agent_snapshots_apply_time_count"));
     assertThat(m.value(HOT)).isEqualTo(1);
     assertThat(m.value(REJECTED)).isEqualTo(1);
@@ -133,33 +167,46 @@ class ObservabilityIT extends FleetItSupport {
     agent.controlPlaneAddresses = List.of(cp.address());
     agent.start();
     awaitApplied(agent, "1.", 60);
-    await().atMost(AgentHarness.scaled(10)).pollInterval(POLL)
+    await()
+        .atMost(AgentHarness.scaled(10))
+        .pollInterval(POLL)
         .until(() -> agent.admin().get("/ready").status() == 200);
 
     ItProcesses.Outcome healthy = status(agent.adminAddress());
     LOG.info("status, healthy (exit {}):\n{}", healthy.exitCode(), healthy.output());
     assertThat(healthy.exitCode()).isZero();
-    assertThat(healthy.output()).contains("HEALTHY").contains("SERVING")
+    assertThat(healthy.output())
+        .contains("HEALTHY")
+        .contains("SERVING")
         .containsPattern("routes +applied " + java.util.regex.Pattern.quote(agent.appliedVersion()))
         .containsPattern("control plane +" + cp.address() + " +connected")
         .doesNotContain("problem");
-    ItProcesses.Outcome json = ItProcesses.runAgentCommand("status", "--admin", agent.adminAddress(), "--json");
+    ItProcesses.Outcome json =
+        ItProcesses.runAgentCommand("status", "--admin", agent.adminAddress(), "--json");
     assertThat(json.exitCode()).isZero();
     JsonNode view = new ObjectMapper().readTree(json.output());
     assertThat(view.path("ready").asBoolean()).isTrue();
-    assertThat(view.path("status").path("appliedVersion").asText()).isEqualTo(agent.appliedVersion());
+    assertThat(view.path("status").path("appliedVersion").asText())
+        .isEqualTo(agent.appliedVersion());
     PrometheusText m = metrics(agent);
     assertThat(m.value(CP_CONNECTED)).isEqualTo(1);
     assertThat(m.value(CP_DISCONNECTS)).isZero();
     assertThat(m.value("envoy_agent_heartbeat_sent")).isPositive();
 
     // The control plane sends a snapshot this host refuses: NACKed, degraded (exit 1).
-    cp.routes(httpRoutes("2", "web", webPort, a.port()) + httpService("clash", agent.envoyAdminPort, a.port()));
+    cp.routes(
+        httpRoutes("2", "web", webPort, a.port())
+            + httpService("clash", agent.envoyAdminPort, a.port()));
     awaitMetric(agent, REJECTED, v -> v == 1);
     ItProcesses.Outcome refused = status(agent.adminAddress());
-    LOG.info("status, control-plane snapshot refused (exit {}):\n{}", refused.exitCode(), refused.output());
+    LOG.info(
+        "status, control-plane snapshot refused (exit {}):\n{}",
+        refused.exitCode(),
+        refused.output());
     assertThat(refused.exitCode()).isEqualTo(1);
-    assertThat(refused.output()).contains("DEGRADED").containsPattern("newest routes 2\\.\\S+ were refused")
+    assertThat(refused.output())
+        .contains("DEGRADED")
+        .containsPattern("newest routes 2\\.\\S+ were refused")
         .contains("is Envoy's admin port");
 
     // Fixed routes: healthy again.
@@ -174,7 +221,9 @@ class ObservabilityIT extends FleetItSupport {
     ItProcesses.Outcome cpDown = status(agent.adminAddress());
     LOG.info("status, control plane down (exit {}):\n{}", cpDown.exitCode(), cpDown.output());
     assertThat(cpDown.exitCode()).isEqualTo(1);
-    assertThat(cpDown.output()).contains("DEGRADED").containsPattern("control plane +" + cp.address() + " +disconnected")
+    assertThat(cpDown.output())
+        .contains("DEGRADED")
+        .containsPattern("control plane +" + cp.address() + " +disconnected")
         .contains("control plane unreachable (serving the last known good routes)");
     assertThat(get(webPort, "/").body()).isEqualTo("a");
 
@@ -193,17 +242,23 @@ class ObservabilityIT extends FleetItSupport {
 
   /** GET /metrics: 200 in the Prometheus text content type, parsed strictly. */
   static PrometheusText metrics(ItAgent agent) throws Exception {
-    HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(
-        URI.create("http://" + agent.adminAddress() + "/metrics")).timeout(Duration.ofSeconds(5)).build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> response =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create("http://" + agent.adminAddress() + "/metrics"))
+                .timeout(Duration.ofSeconds(5))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     assertThat(response.statusCode()).isEqualTo(200);
-    assertThat(response.headers().firstValue("content-type")).hasValueSatisfying(
-        type -> assertThat(type).startsWith("text/plain").contains("version=0.0.4"));
+    assertThat(response.headers().firstValue("content-type"))
+        .hasValueSatisfying(
+            type -> assertThat(type).startsWith("text/plain").contains("version=0.0.4"));
     return PrometheusText.parse(response.body());
   }
 
   static void awaitMetric(ItAgent agent, String name, DoublePredicate until) {
-    await().atMost(AgentHarness.scaled(60)).pollInterval(POLL)
+    await()
+        .atMost(AgentHarness.scaled(60))
+        .pollInterval(POLL)
         .failFast("agent exited", () -> !agent.alive())
         .until(() -> until.test(metrics(agent).value(name)));
   }

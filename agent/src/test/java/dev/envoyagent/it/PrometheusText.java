@@ -20,9 +20,12 @@ final class PrometheusText {
 
   private static final Pattern NAME = Pattern.compile("[a-zA-Z_:][a-zA-Z0-9_:]*");
   private static final Pattern LABEL_NAME = Pattern.compile("[a-zA-Z_][a-zA-Z0-9_]*");
-  private static final Pattern COMMENT = Pattern.compile("# (HELP|TYPE) (" + NAME.pattern() + ")(?: (.*))?");
-  private static final Set<String> TYPES = Set.of("counter", "gauge", "histogram", "summary", "untyped");
-  private static final List<String> SUFFIXES = List.of("_total", "_count", "_sum", "_bucket", "_created", "_info");
+  private static final Pattern COMMENT =
+      Pattern.compile("# (HELP|TYPE) (" + NAME.pattern() + ")(?: (.*))?");
+  private static final Set<String> TYPES =
+      Set.of("counter", "gauge", "histogram", "summary", "untyped");
+  private static final List<String> SUFFIXES =
+      List.of("_total", "_count", "_sum", "_bucket", "_created", "_info");
 
   record Sample(String name, Map<String, String> labels, double value) {}
 
@@ -43,10 +46,16 @@ final class PrometheusText {
     return types.get(family);
   }
 
-  /** The value of the one unlabelled sample {@code name}; 0 when the series is absent (a counter not yet created). */
+  /**
+   * The value of the one unlabelled sample {@code name}; 0 when the series is absent (a counter not
+   * yet created).
+   */
   double value(String name) {
-    return samples.stream().filter(s -> s.name().equals(name) && s.labels().isEmpty()).mapToDouble(Sample::value)
-        .findFirst().orElse(0);
+    return samples.stream()
+        .filter(s -> s.name().equals(name) && s.labels().isEmpty())
+        .mapToDouble(Sample::value)
+        .findFirst()
+        .orElse(0);
   }
 
   boolean has(String name) {
@@ -99,7 +108,8 @@ final class PrometheusText {
           closedFamilies.add(currentFamily);
         }
         if (closedFamilies.contains(family)) {
-          throw new IllegalArgumentException(where + "samples of " + family + " are not in one group");
+          throw new IllegalArgumentException(
+              where + "samples of " + family + " are not in one group");
         }
         currentFamily = family;
       }
@@ -111,13 +121,17 @@ final class PrometheusText {
     return new PrometheusText(samples, types);
   }
 
-  /** The declared family a sample belongs to: itself, or its name without a summary/histogram/counter suffix. */
+  /**
+   * The declared family a sample belongs to: itself, or its name without a
+   * summary/histogram/counter suffix.
+   */
   private static String familyOf(String name, Map<String, String> types) {
     if (types.containsKey(name)) {
       return name;
     }
     for (String suffix : SUFFIXES) {
-      if (name.endsWith(suffix) && types.containsKey(name.substring(0, name.length() - suffix.length()))) {
+      if (name.endsWith(suffix)
+          && types.containsKey(name.substring(0, name.length() - suffix.length()))) {
         return name.substring(0, name.length() - suffix.length());
       }
     }
@@ -142,7 +156,9 @@ final class PrometheusText {
           throw new IllegalArgumentException(where + "label without '='");
         }
         String labelName = line.substring(i, eq);
-        if (!LABEL_NAME.matcher(labelName).matches() || eq + 1 >= line.length() || line.charAt(eq + 1) != '"') {
+        if (!LABEL_NAME.matcher(labelName).matches()
+            || eq + 1 >= line.length()
+            || line.charAt(eq + 1) != '"') {
           throw new IllegalArgumentException(where + "bad label " + labelName);
         }
         StringBuilder value = new StringBuilder();
@@ -192,7 +208,10 @@ final class PrometheusText {
         } catch (NumberFormatException e) {
           throw new IllegalArgumentException(where + "bad value " + rest[0]);
         }
-        if (rest[0].endsWith("d") || rest[0].endsWith("f") || rest[0].endsWith("D") || rest[0].endsWith("F")) {
+        if (rest[0].endsWith("d")
+            || rest[0].endsWith("f")
+            || rest[0].endsWith("D")
+            || rest[0].endsWith("F")) {
           throw new IllegalArgumentException(where + "bad value " + rest[0]);
         }
       }

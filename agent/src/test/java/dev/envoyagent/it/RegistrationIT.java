@@ -32,7 +32,8 @@ class RegistrationIT extends FleetItSupport {
   static final java.time.Duration FAST_POLL = java.time.Duration.ofMillis(20);
 
   @Test
-  void aFailingLocalCheckDeregistersTheBackendFromTheOtherHostsEnvoyAndItComesBack() throws Exception {
+  void aFailingLocalCheckDeregistersTheBackendFromTheOtherHostsEnvoyAndItComesBack()
+      throws Exception {
     Path dir = ItAgent.testDir("registration");
     HttpBackend backendA = closeLater(HttpBackend.start("a"));
     HttpBackend backendB = closeLater(HttpBackend.start("b"));
@@ -50,17 +51,24 @@ class RegistrationIT extends FleetItSupport {
     }
     hostA.localServices = List.of(ItAgent.httpLocalService("svc", backendA.port()));
     hostB.localServices = List.of(ItAgent.httpLocalService("svc", backendB.port()));
-    List<Integer> bothPorts = java.util.stream.Stream.of(backendA.port(), backendB.port()).sorted().toList();
+    List<Integer> bothPorts =
+        java.util.stream.Stream.of(backendA.port(), backendB.port()).sorted().toList();
     long t0 = System.nanoTime();
     hostB.start();
     hostA.start();
 
-    await().atMost(AgentHarness.scaled(60)).pollInterval(POLL)
+    await()
+        .atMost(AgentHarness.scaled(60))
+        .pollInterval(POLL)
         .failFast("an agent exited", () -> !hostA.alive() || !hostB.alive())
         .until(() -> registered(cp, "host-a") && registered(cp, "host-b"));
-    await().atMost(AgentHarness.scaled(30)).pollInterval(POLL)
+    await()
+        .atMost(AgentHarness.scaled(30))
+        .pollInterval(POLL)
         .until(() -> clusterPorts(hostB, "svc").equals(bothPorts));
-    LOG.info("both backends registered and in host B's Envoy {} ms after the agents started", msSince(t0));
+    LOG.info(
+        "both backends registered and in host B's Envoy {} ms after the agents started",
+        msSince(t0));
     Map<String, Integer> both = spread(svcPort, 20);
     LOG.info("host B's listener, both registered: {}", both);
     assertThat(both).containsOnlyKeys("a", "b");
@@ -73,7 +81,9 @@ class RegistrationIT extends FleetItSupport {
     // A's check fails: registration (not Envoy) takes it out of B's Envoy.
     backendA.healthStatus(503);
     long down = System.nanoTime();
-    await().atMost(AgentHarness.scaled(20)).pollInterval(FAST_POLL)
+    await()
+        .atMost(AgentHarness.scaled(20))
+        .pollInterval(FAST_POLL)
         .until(() -> clusterPorts(hostB, "svc").equals(List.of(backendB.port())));
     long removedMs = msSince(down);
     JsonNode local = cp.host("host-a").path("local_services").get(0);
@@ -82,29 +92,48 @@ class RegistrationIT extends FleetItSupport {
     assertThat(local.path("note").asText()).contains("check failing").contains("503");
     long aBefore = backendA.requests();
     Map<String, Integer> onlyB = spread(svcPort, 20);
-    LOG.info("A's /health answers 503: out of host B's Envoy after {} ms ({} heartbeat intervals); 20 requests: {}",
-        removedMs, String.format("%.1f", removedMs / (double) HEARTBEAT_MS), onlyB);
+    LOG.info(
+        "A's /health answers 503: out of host B's Envoy after {} ms ({} heartbeat intervals); 20 requests: {}",
+        removedMs,
+        String.format("%.1f", removedMs / (double) HEARTBEAT_MS),
+        onlyB);
     assertThat(onlyB).containsExactly(Map.entry("b", 20));
-    assertThat(backendA.requests()).as("requests that reached A after it was deregistered").isEqualTo(aBefore);
+    assertThat(backendA.requests())
+        .as("requests that reached A after it was deregistered")
+        .isEqualTo(aBefore);
     assertThat(hostA.log()).contains("local service down name=svc port=" + backendA.port());
 
     // A's check passes again: it is registered and routed to again.
     backendA.healthStatus(200);
     long up = System.nanoTime();
-    await().atMost(AgentHarness.scaled(20)).pollInterval(FAST_POLL)
+    await()
+        .atMost(AgentHarness.scaled(20))
+        .pollInterval(FAST_POLL)
         .until(() -> clusterPorts(hostB, "svc").equals(bothPorts));
     long backMs = msSince(up);
     Map<String, Integer> again = spread(svcPort, 20);
-    LOG.info("A's /health answers 200 again: back in host B's Envoy after {} ms ({} heartbeat intervals); "
-        + "20 requests: {}", backMs, String.format("%.1f", backMs / (double) HEARTBEAT_MS), again);
+    LOG.info(
+        "A's /health answers 200 again: back in host B's Envoy after {} ms ({} heartbeat intervals); "
+            + "20 requests: {}",
+        backMs,
+        String.format("%.1f", backMs / (double) HEARTBEAT_MS),
+        again);
     assertThat(again).containsOnlyKeys("a", "b");
     assertThat(registered(cp, "host-a")).isTrue();
     assertThat(hostA.log()).contains("local service up name=svc port=" + backendA.port());
-    // "Within a few heartbeat intervals": the path is check (200 ms) + heartbeat (500 ms) + push + apply.
+    // "Within a few heartbeat intervals": the path is check (200 ms) + heartbeat (500 ms) + push +
+    // apply.
     assertThat(removedMs).as("deregistration time").isLessThan(AgentHarness.scaled(5).toMillis());
     assertThat(backMs).as("re-registration time").isLessThan(AgentHarness.scaled(5).toMillis());
     // The Envoy of B was never restarted for any of this: endpoints are watched files.
-    assertThat(hostB.envoyAdmin().serverInfo().path("command_line_options").path("restart_epoch").asInt()).isZero();
+    assertThat(
+            hostB
+                .envoyAdmin()
+                .serverInfo()
+                .path("command_line_options")
+                .path("restart_epoch")
+                .asInt())
+        .isZero();
   }
 
   private static boolean registered(ItControlPlane cp, String host) {
@@ -112,11 +141,14 @@ class RegistrationIT extends FleetItSupport {
     return locals.size() == 1 && locals.get(0).path("registered").asBoolean();
   }
 
-  /** The ports of the hosts Envoy has in {@code cluster} now, sorted (its /clusters?format=json). */
+  /**
+   * The ports of the hosts Envoy has in {@code cluster} now, sorted (its /clusters?format=json).
+   */
   static List<Integer> clusterPorts(ItAgent agent, String cluster) {
     List<Integer> ports = new ArrayList<>();
     try {
-      for (JsonNode status : agent.envoyAdmin().json("/clusters?format=json").path("cluster_statuses")) {
+      for (JsonNode status :
+          agent.envoyAdmin().json("/clusters?format=json").path("cluster_statuses")) {
         if (cluster.equals(status.path("name").asText())) {
           for (JsonNode host : status.path("host_statuses")) {
             ports.add(host.path("address").path("socket_address").path("port_value").asInt());

@@ -44,21 +44,29 @@ public final class ValidateBench {
     Files.writeString(hostsFile, hosts);
     Map<String, String> env = Map.of("ENVOY_SIM_HOSTS_FILE", hostsFile.toString());
     long ipOnly = median(time(dir.resolve("ip"), snapshot(services, false), env, runs, "IP-only"));
-    long dnsQuarter = median(time(dir.resolve("dns"), snapshot(services, true), env, runs, "a quarter DNS-named"));
-    System.out.printf("validate %d services, median of %d: IP-only %d ms, a quarter DNS-named %d ms (ratio %.2f)%n",
+    long dnsQuarter =
+        median(
+            time(dir.resolve("dns"), snapshot(services, true), env, runs, "a quarter DNS-named"));
+    System.out.printf(
+        "validate %d services, median of %d: IP-only %d ms, a quarter DNS-named %d ms (ratio %.2f)%n",
         services, runs, ipOnly, dnsQuarter, (double) dnsQuarter / ipOnly);
     System.exit(dnsQuarter <= ipOnly * 1.5 + 500 ? 0 : 1);
   }
 
-  private static List<Long> time(Path dir, RouteSnapshot snapshot, Map<String, String> env, int runs, String what)
+  private static List<Long> time(
+      Path dir, RouteSnapshot snapshot, Map<String, String> env, int runs, String what)
       throws Exception {
-    RenderSettings settings = new RenderSettings(new NodeSettings("bench", "bench", ""), 9901, Delivery.RESTART, dir);
+    RenderSettings settings =
+        new RenderSettings(new NodeSettings("bench", "bench", ""), 9901, Delivery.RESTART, dir);
     new ConfigWriter(dir).write(EnvoyConfigRenderer.render(snapshot, settings).toFiles());
     List<Long> times = new ArrayList<>();
     for (int run = 0; run < runs; run++) {
       long t0 = System.nanoTime();
-      SimulatorProcess.Result result = SimulatorProcess.run(List.of("--mode", "validate", "-c",
-          dir.resolve("bootstrap.json").toString()), env, Duration.ofSeconds(120));
+      SimulatorProcess.Result result =
+          SimulatorProcess.run(
+              List.of("--mode", "validate", "-c", dir.resolve("bootstrap.json").toString()),
+              env,
+              Duration.ofSeconds(120));
       long ms = (System.nanoTime() - t0) / 1_000_000;
       if (result.exitCode() != 0) {
         throw new IllegalStateException(what + ": validation failed: " + result.output());
@@ -74,19 +82,35 @@ public final class ValidateBench {
     return sorted.get(sorted.size() / 2);
   }
 
-  /** HTTP services on loopback endpoints; with {@code dns}, every fourth one is TCP to a DNS name. */
+  /**
+   * HTTP services on loopback endpoints; with {@code dns}, every fourth one is TCP to a DNS name.
+   */
   static RouteSnapshot snapshot(int services, boolean dns) throws Exception {
     StringBuilder yaml = new StringBuilder("version: \"1\"\nservices:\n");
     for (int i = 0; i < services; i++) {
       if (dns && i % 4 == 0) {
-        yaml.append("  - {name: db-").append(i).append(", protocol: TCP, local_port: ").append(20000 + i)
-            .append(", endpoints: [{address: db-").append(i).append(".bench.test, port: 5432}]}\n");
+        yaml.append("  - {name: db-")
+            .append(i)
+            .append(", protocol: TCP, local_port: ")
+            .append(20000 + i)
+            .append(", endpoints: [{address: db-")
+            .append(i)
+            .append(".bench.test, port: 5432}]}\n");
       } else {
-        yaml.append("  - {name: svc-").append(i).append(", protocol: HTTP, local_port: ").append(20000 + i)
+        yaml.append("  - {name: svc-")
+            .append(i)
+            .append(", protocol: HTTP, local_port: ")
+            .append(20000 + i)
             .append(", endpoints: [");
         for (int e = 0; e < 10; e++) {
-          yaml.append(e == 0 ? "" : ", ").append("{address: 127.0.").append(i / 250).append('.').append(1 + i % 250)
-              .append(", port: ").append(8000 + e).append('}');
+          yaml.append(e == 0 ? "" : ", ")
+              .append("{address: 127.0.")
+              .append(i / 250)
+              .append('.')
+              .append(1 + i % 250)
+              .append(", port: ")
+              .append(8000 + e)
+              .append('}');
         }
         yaml.append("]}\n");
       }

@@ -17,8 +17,9 @@ class StatsdReporterTest {
     AgentMetrics metrics = new AgentMetrics();
     try (DatagramSocket statsd = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
       statsd.setSoTimeout(5000);
-      StatsdReporter reporter = new StatsdReporter(metrics.registry(),
-          new InetSocketAddress("127.0.0.1", statsd.getLocalPort()));
+      StatsdReporter reporter =
+          new StatsdReporter(
+              metrics.registry(), new InetSocketAddress("127.0.0.1", statsd.getLocalPort()));
       metrics.counter("snapshots", "applied").inc(3);
       metrics.gauge("envoy", "live_epochs", () -> 2);
       metrics.timer("heartbeat", "latency").update(40, TimeUnit.MILLISECONDS);
@@ -28,10 +29,12 @@ class StatsdReporterTest {
       reporter.report();
       String second = receiveAll(statsd);
 
-      assertThat(first).contains("envoy_agent.snapshots.applied:3|c\n")
+      assertThat(first)
+          .contains("envoy_agent.snapshots.applied:3|c\n")
           .contains("envoy_agent.envoy.live_epochs:2|g\n")
           .contains("envoy_agent.heartbeat.latency.mean_ms:40.0|g\n");
-      assertThat(second).as("counters are sent as what changed since the last push")
+      assertThat(second)
+          .as("counters are sent as what changed since the last push")
           .contains("envoy_agent.snapshots.applied:2|c\n");
     }
   }

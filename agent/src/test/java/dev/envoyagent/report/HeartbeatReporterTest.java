@@ -48,22 +48,35 @@ class HeartbeatReporterTest {
   @Test
   void beatsAskedForFromManyThreadsWhileScheduledOnesRunNeverOverlap() throws Exception {
     CountingControlPlane controlPlane = new CountingControlPlane();
-    Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(controlPlane)
-        .build().start();
+    Server server =
+        NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+            .addService(controlPlane)
+            .build()
+            .start();
     ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor();
-    HeartbeatReporter reporter = new HeartbeatReporter(List.of(new ListenAddress("127.0.0.1", server.getPort())),
-        new ChannelFactory(Optional.empty(), Duration.ofSeconds(1)), Duration.ofMillis(200), Duration.ofSeconds(2),
-        HeartbeatRequest::getDefaultInstance, r -> { }, thread, new Random(1), ms -> { });
+    HeartbeatReporter reporter =
+        new HeartbeatReporter(
+            List.of(new ListenAddress("127.0.0.1", server.getPort())),
+            new ChannelFactory(Optional.empty(), Duration.ofSeconds(1)),
+            Duration.ofMillis(200),
+            Duration.ofSeconds(2),
+            HeartbeatRequest::getDefaultInstance,
+            r -> {},
+            thread,
+            new Random(1),
+            ms -> {});
     try {
       reporter.start();
       List<Thread> drainers = new ArrayList<>();
       for (int t = 0; t < 8; t++) {
-        Thread drainer = new Thread(() -> {
-          for (int i = 0; i < 25; i++) {
-            reporter.beatNow();
-            Thread.onSpinWait();
-          }
-        });
+        Thread drainer =
+            new Thread(
+                () -> {
+                  for (int i = 0; i < 25; i++) {
+                    reporter.beatNow();
+                    Thread.onSpinWait();
+                  }
+                });
         drainers.add(drainer);
         drainer.start();
       }
@@ -79,6 +92,8 @@ class HeartbeatReporterTest {
       reporter.close();
       server.shutdownNow();
     }
-    assertThat(thread.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS)).as("close ends its thread").isTrue();
+    assertThat(thread.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS))
+        .as("close ends its thread")
+        .isTrue();
   }
 }

@@ -35,13 +35,16 @@ class LocalChecksTest {
   void httpChecksRiseAndFallWithThresholds() throws Exception {
     AtomicInteger code = new AtomicInteger(200);
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    server.createContext("/health", exchange -> {
-      exchange.sendResponseHeaders(code.get(), -1);
-      exchange.close();
-    });
+    server.createContext(
+        "/health",
+        exchange -> {
+          exchange.sendResponseHeaders(code.get(), -1);
+          exchange.close();
+        });
     server.start();
-    LocalServiceSettings service = new LocalServiceSettings("users-api", server.getAddress().getPort(), "/health",
-        1000, 500, 2, 3);
+    LocalServiceSettings service =
+        new LocalServiceSettings(
+            "users-api", server.getAddress().getPort(), "/health", 1000, 500, 2, 3);
     LocalChecks checks = new LocalChecks(List.of(service), unused);
 
     assertThat(only(checks).getHealthy()).as("unknown until checked").isFalse();

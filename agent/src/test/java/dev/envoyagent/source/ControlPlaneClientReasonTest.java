@@ -13,26 +13,41 @@ class ControlPlaneClientReasonTest {
 
   @Test
   void transportFailuresSayWhatHappened() {
-    Status ssl = Status.UNAVAILABLE.withDescription("ssl exception")
-        .withCause(new IOException("wrapped", new SSLHandshakeException("Received fatal alert: bad_certificate")));
-    assertThat(ControlPlaneClient.reason(ssl)).isEqualTo("ssl exception: Received fatal alert: bad_certificate");
+    Status ssl =
+        Status.UNAVAILABLE
+            .withDescription("ssl exception")
+            .withCause(
+                new IOException(
+                    "wrapped", new SSLHandshakeException("Received fatal alert: bad_certificate")));
+    assertThat(ControlPlaneClient.reason(ssl))
+        .isEqualTo("ssl exception: Received fatal alert: bad_certificate");
 
-    Status refused = Status.UNAVAILABLE.withDescription("io exception")
-        .withCause(new ConnectException("Connection refused: /127.0.0.1:18000"));
-    assertThat(ControlPlaneClient.reason(refused)).isEqualTo("io exception: Connection refused: /127.0.0.1:18000");
+    Status refused =
+        Status.UNAVAILABLE
+            .withDescription("io exception")
+            .withCause(new ConnectException("Connection refused: /127.0.0.1:18000"));
+    assertThat(ControlPlaneClient.reason(refused))
+        .isEqualTo("io exception: Connection refused: /127.0.0.1:18000");
   }
 
   @Test
   void oneLineOnly() {
-    Status pipeline = Status.UNAVAILABLE.withDescription("io exception\nChannel Pipeline: [SslHandler#0]")
-        .withCause(new IOException("x", new IOException("unable to find valid certification path\nto \"target\"")));
+    Status pipeline =
+        Status.UNAVAILABLE
+            .withDescription("io exception\nChannel Pipeline: [SslHandler#0]")
+            .withCause(
+                new IOException(
+                    "x",
+                    new IOException("unable to find valid certification path\nto \"target\"")));
     assertThat(ControlPlaneClient.reason(pipeline))
         .isEqualTo("io exception: unable to find valid certification path to 'target'");
   }
 
   @Test
   void aDescriptionAloneIsKeptAsItIs() {
-    assertThat(ControlPlaneClient.reason(Status.UNAVAILABLE.withDescription("control plane shutting down")))
+    assertThat(
+            ControlPlaneClient.reason(
+                Status.UNAVAILABLE.withDescription("control plane shutting down")))
         .isEqualTo("control plane shutting down");
     assertThat(ControlPlaneClient.reason(Status.UNAVAILABLE)).isEmpty();
     assertThat(ControlPlaneClient.reason(Status.UNAVAILABLE.withCause(new IOException("reset"))))

@@ -49,8 +49,11 @@ class ControlPlaneClientTest {
         public void onNext(RouteRequest request) {
           requests.add(request);
           if (request.getResponseNonce().isEmpty() && snapshot != null) {
-            responses.onNext(RouteResponse.newBuilder().setSnapshot(snapshot).setNonce("n-" + snapshot.getVersion())
-                .build());
+            responses.onNext(
+                RouteResponse.newBuilder()
+                    .setSnapshot(snapshot)
+                    .setNonce("n-" + snapshot.getVersion())
+                    .build());
           }
         }
 
@@ -69,8 +72,13 @@ class ControlPlaneClientTest {
 
     void push(RouteSnapshot next) {
       snapshot = next;
-      streams.forEach(s -> s.onNext(RouteResponse.newBuilder().setSnapshot(next).setNonce("n-" + next.getVersion())
-          .build()));
+      streams.forEach(
+          s ->
+              s.onNext(
+                  RouteResponse.newBuilder()
+                      .setSnapshot(next)
+                      .setNonce("n-" + next.getVersion())
+                      .build()));
     }
 
     RouteRequest next() throws InterruptedException {
@@ -86,8 +94,11 @@ class ControlPlaneClientTest {
   ControlPlaneClient client;
 
   Server serve(int port, FakeControlPlane service) throws IOException {
-    Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port)).addService(service).build()
-        .start();
+    Server server =
+        NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
+            .addService(service)
+            .build()
+            .start();
     servers.add(server);
     return server;
   }
@@ -99,10 +110,18 @@ class ControlPlaneClientTest {
   }
 
   ControlPlaneClient client(int... ports) {
-    List<ListenAddress> addresses = java.util.Arrays.stream(ports).mapToObj(p -> new ListenAddress("127.0.0.1", p))
-        .toList();
-    client = new ControlPlaneClient(addresses, new ChannelFactory(Optional.empty(), Duration.ofSeconds(1)), NODE, FAST,
-        Duration.ZERO, executor, new Random(1), received::add);
+    List<ListenAddress> addresses =
+        java.util.Arrays.stream(ports).mapToObj(p -> new ListenAddress("127.0.0.1", p)).toList();
+    client =
+        new ControlPlaneClient(
+            addresses,
+            new ChannelFactory(Optional.empty(), Duration.ofSeconds(1)),
+            NODE,
+            FAST,
+            Duration.ZERO,
+            executor,
+            new Random(1),
+            received::add);
     client.start();
     return client;
   }
@@ -164,7 +183,9 @@ class ControlPlaneClientTest {
     serve(port, restarted);
 
     RouteRequest hello = restarted.next();
-    assertThat(hello.getVersionInfo()).as("the new stream starts from what the agent runs").isEqualTo("v1");
+    assertThat(hello.getVersionInfo())
+        .as("the new stream starts from what the agent runs")
+        .isEqualTo("v1");
     await().atMost(Duration.ofSeconds(10)).until(() -> received.size() == 2);
     assertThat(received.get(1).getSnapshot().getVersion()).isEqualTo("v3");
     assertThat(client.reconnects()).isPositive();

@@ -28,10 +28,12 @@ public final class ControlPlaneCore implements AutoCloseable {
    * @param forgetAfterMs hosts silent this long (and without a stream) leave the fleet view
    * @param pushExecutor runs the fan-out of new snapshots to streams; one thread is enough
    */
-  public record Options(long heartbeatIntervalMs, long forgetAfterMs, Clock clock, Executor pushExecutor) {
+  public record Options(
+      long heartbeatIntervalMs, long forgetAfterMs, Clock clock, Executor pushExecutor) {
     public Options {
       if (heartbeatIntervalMs < 100 || heartbeatIntervalMs > Integer.MAX_VALUE) {
-        throw new IllegalArgumentException("heartbeatIntervalMs out of range: " + heartbeatIntervalMs);
+        throw new IllegalArgumentException(
+            "heartbeatIntervalMs out of range: " + heartbeatIntervalMs);
       }
       if (forgetAfterMs <= Registrations.staleAfterMs(heartbeatIntervalMs)) {
         throw new IllegalArgumentException("forgetAfterMs must exceed 3 heartbeat intervals");
@@ -54,12 +56,16 @@ public final class ControlPlaneCore implements AutoCloseable {
   private ControlPlaneCore(RouteSnapshot routes, Options options) throws InvalidInputException {
     this.options = options;
     this.store = new SnapshotStore(routes);
-    this.routeDiscovery = new RouteDiscoveryService(store, fleet, options.clock(), options.pushExecutor());
-    this.heartbeat = new HeartbeatService(fleet, options.clock(), options.heartbeatIntervalMs(), this::reregister);
+    this.routeDiscovery =
+        new RouteDiscoveryService(store, fleet, options.clock(), options.pushExecutor());
+    this.heartbeat =
+        new HeartbeatService(
+            fleet, options.clock(), options.heartbeatIntervalMs(), this::reregister);
   }
 
   /** Refuses routes that do not validate, with every problem. */
-  public static ControlPlaneCore create(RouteSnapshot routes, Options options) throws InvalidInputException {
+  public static ControlPlaneCore create(RouteSnapshot routes, Options options)
+      throws InvalidInputException {
     return new ControlPlaneCore(routes, options);
   }
 
@@ -89,7 +95,10 @@ public final class ControlPlaneCore implements AutoCloseable {
     store.replaceBase(routes);
   }
 
-  /** Deregisters hosts whose heartbeats stopped and forgets long-gone ones; call about once a second. */
+  /**
+   * Deregisters hosts whose heartbeats stopped and forgets long-gone ones; call about once a
+   * second.
+   */
   public void refresh() {
     long now = options.clock().millis();
     int forgotten = fleet.forgetSilentSince(now - options.forgetAfterMs());
@@ -108,17 +117,24 @@ public final class ControlPlaneCore implements AutoCloseable {
 
   public FleetView fleet() {
     RouteSnapshot base = store.base();
-    Set<String> routed = base.getServicesList().stream().map(Service::getName).collect(Collectors.toSet());
-    return FleetView.of(fleet.hosts(), routed, store.current().getVersion(), base.getVersion(),
-        options.heartbeatIntervalMs(), options.clock().millis());
+    Set<String> routed =
+        base.getServicesList().stream().map(Service::getName).collect(Collectors.toSet());
+    return FleetView.of(
+        fleet.hosts(),
+        routed,
+        store.current().getVersion(),
+        base.getVersion(),
+        options.heartbeatIntervalMs(),
+        options.clock().millis());
   }
 
   // Synchronized so that two callers (a heartbeat, the refresh tick) cannot store their results in
   // the opposite order to the one they computed them in, leaving an older registration set served.
   private synchronized void reregister() {
     long now = options.clock().millis();
-    store.replaceRegistrations(Registrations.endpoints(fleet.hosts(), now,
-        Registrations.staleAfterMs(options.heartbeatIntervalMs())));
+    store.replaceRegistrations(
+        Registrations.endpoints(
+            fleet.hosts(), now, Registrations.staleAfterMs(options.heartbeatIntervalMs())));
   }
 
   /** Ends every route stream (UNAVAILABLE), so agents reconnect elsewhere; idempotent. */

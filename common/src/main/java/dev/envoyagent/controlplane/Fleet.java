@@ -19,13 +19,17 @@ public final class Fleet {
 
   void heartbeat(HeartbeatRequest request, long nowMs) {
     Node node = request.getNode();
-    hosts.compute(node.getId(), (id, old) -> (old == null ? HostRecord.first(node, nowMs) : old)
-        .withHeartbeat(request, nowMs));
+    hosts.compute(
+        node.getId(),
+        (id, old) ->
+            (old == null ? HostRecord.first(node, nowMs) : old).withHeartbeat(request, nowMs));
   }
 
   void streamOpened(Node node, long nowMs) {
-    hosts.compute(node.getId(), (id, old) -> (old == null ? HostRecord.first(node, nowMs) : old)
-        .withStreams(1, node, nowMs));
+    hosts.compute(
+        node.getId(),
+        (id, old) ->
+            (old == null ? HostRecord.first(node, nowMs) : old).withStreams(1, node, nowMs));
   }
 
   void streamClosed(String nodeId, long nowMs) {
@@ -36,7 +40,8 @@ public final class Fleet {
     hosts.computeIfPresent(nodeId, (id, old) -> old.withAck(version, nowMs));
   }
 
-  void nacked(String nodeId, String stillApplied, String refusedVersion, List<String> errors, long nowMs) {
+  void nacked(
+      String nodeId, String stillApplied, String refusedVersion, List<String> errors, long nowMs) {
     HostRecord.Nack nack = new HostRecord.Nack(refusedVersion, errors, nowMs);
     hosts.computeIfPresent(nodeId, (id, old) -> old.withNack(stillApplied, nack, nowMs));
   }

@@ -34,18 +34,30 @@ public final class HeartbeatService extends HeartbeatGrpc.HeartbeatImplBase {
     String nodeId = request.getNode().getId();
     if (nodeId.isEmpty()) {
       LOG.warn("heartbeat refused reason=\"no node.id\"");
-      response.onError(Status.INVALID_ARGUMENT.withDescription("a heartbeat must carry node.id").asRuntimeException());
+      response.onError(
+          Status.INVALID_ARGUMENT
+              .withDescription("a heartbeat must carry node.id")
+              .asRuntimeException());
       return;
     }
     boolean known = fleet.host(nodeId).filter(HostRecord::hasHeartbeat).isPresent();
     fleet.heartbeat(request, clock.millis());
     if (!known) {
-      LOG.info("host joined node={} cluster={} zone={} state={} applied={}", nodeId, request.getNode().getCluster(),
-          request.getNode().getZone(), request.getState(), request.getAppliedVersion());
+      LOG.info(
+          "host joined node={} cluster={} zone={} state={} applied={}",
+          nodeId,
+          request.getNode().getCluster(),
+          request.getNode().getZone(),
+          request.getState(),
+          request.getAppliedVersion());
     }
     afterHeartbeat.run();
     boolean drain = fleet.host(nodeId).map(HostRecord::drainRequested).orElse(false);
-    response.onNext(HeartbeatResponse.newBuilder().setHeartbeatIntervalMs((int) intervalMs).setDrain(drain).build());
+    response.onNext(
+        HeartbeatResponse.newBuilder()
+            .setHeartbeatIntervalMs((int) intervalMs)
+            .setDrain(drain)
+            .build());
     response.onCompleted();
   }
 }

@@ -44,7 +44,17 @@ public record HostRecord(
   }
 
   static HostRecord first(Node node, long nowMs) {
-    return new HostRecord(node.getId(), node, HeartbeatRequest.getDefaultInstance(), -1, "", -1, null, 0, nowMs, false);
+    return new HostRecord(
+        node.getId(),
+        node,
+        HeartbeatRequest.getDefaultInstance(),
+        -1,
+        "",
+        -1,
+        null,
+        0,
+        nowMs,
+        false);
   }
 
   public boolean hasHeartbeat() {
@@ -53,38 +63,87 @@ public record HostRecord(
 
   /** Where other hosts reach this one: {@code node.address}, else the instance's private IPv4. */
   public String address() {
-    return node.getAddress().isEmpty() ? heartbeat.getIdentity().getPrivateIpv4() : node.getAddress();
+    return node.getAddress().isEmpty()
+        ? heartbeat.getIdentity().getPrivateIpv4()
+        : node.getAddress();
   }
 
-  /** Whether the last NACK is newer than the last ACK, i.e. the agent is refusing what it was sent. */
+  /**
+   * Whether the last NACK is newer than the last ACK, i.e. the agent is refusing what it was sent.
+   */
   public boolean refusing() {
     return lastNack != null && lastNack.atMs() >= ackedAtMs;
   }
 
   HostRecord withHeartbeat(HeartbeatRequest request, long nowMs) {
     // The heartbeat's node is the host's registered identity: it replaces what a stream said.
-    return new HostRecord(nodeId, request.getNode(), request, nowMs, request.getAppliedVersion(), ackedAtMs, lastNack,
-        openStreams, nowMs, drainRequested);
+    return new HostRecord(
+        nodeId,
+        request.getNode(),
+        request,
+        nowMs,
+        request.getAppliedVersion(),
+        ackedAtMs,
+        lastNack,
+        openStreams,
+        nowMs,
+        drainRequested);
   }
 
   HostRecord withStreams(int delta, Node streamNode, long nowMs) {
     Node known = hasHeartbeat() ? node : streamNode;
-    return new HostRecord(nodeId, known, heartbeat, heartbeatAtMs, appliedVersion, ackedAtMs, lastNack,
-        Math.max(0, openStreams + delta), nowMs, drainRequested);
+    return new HostRecord(
+        nodeId,
+        known,
+        heartbeat,
+        heartbeatAtMs,
+        appliedVersion,
+        ackedAtMs,
+        lastNack,
+        Math.max(0, openStreams + delta),
+        nowMs,
+        drainRequested);
   }
 
   HostRecord withAck(String version, long nowMs) {
-    return new HostRecord(nodeId, node, heartbeat, heartbeatAtMs, version, nowMs, lastNack, openStreams, nowMs,
+    return new HostRecord(
+        nodeId,
+        node,
+        heartbeat,
+        heartbeatAtMs,
+        version,
+        nowMs,
+        lastNack,
+        openStreams,
+        nowMs,
         drainRequested);
   }
 
   HostRecord withNack(String stillApplied, Nack nack, long nowMs) {
-    return new HostRecord(nodeId, node, heartbeat, heartbeatAtMs, stillApplied, ackedAtMs, nack, openStreams, nowMs,
+    return new HostRecord(
+        nodeId,
+        node,
+        heartbeat,
+        heartbeatAtMs,
+        stillApplied,
+        ackedAtMs,
+        nack,
+        openStreams,
+        nowMs,
         drainRequested);
   }
 
   HostRecord withDrainRequested() {
-    return new HostRecord(nodeId, node, heartbeat, heartbeatAtMs, appliedVersion, ackedAtMs, lastNack, openStreams,
-        lastSeenMs, true);
+    return new HostRecord(
+        nodeId,
+        node,
+        heartbeat,
+        heartbeatAtMs,
+        appliedVersion,
+        ackedAtMs,
+        lastNack,
+        openStreams,
+        lastSeenMs,
+        true);
   }
 }

@@ -17,10 +17,10 @@ import java.util.regex.Pattern;
 
 /**
  * The registration rule, as pure functions of host records and the time (Nerve's model: a host
- * registers what its local checks say is healthy). A local service of a host becomes an endpoint
- * of the service with the same name when the host is SERVING, was heard from within
- * {@code staleAfterMs}, has a usable address, and the local check passed. Whether the name exists in
- * the routes is decided by the merge, so a service added to the routes later picks up hosts that
+ * registers what its local checks say is healthy). A local service of a host becomes an endpoint of
+ * the service with the same name when the host is SERVING, was heard from within {@code
+ * staleAfterMs}, has a usable address, and the local check passed. Whether the name exists in the
+ * routes is decided by the merge, so a service added to the routes later picks up hosts that
  * already report it.
  */
 public final class Registrations {
@@ -40,7 +40,8 @@ public final class Registrations {
   }
 
   /** Why none of this host's services are registered now, or empty when its healthy ones are. */
-  public static Optional<String> whyHostNotRegistered(HostRecord host, long nowMs, long staleAfterMs) {
+  public static Optional<String> whyHostNotRegistered(
+      HostRecord host, long nowMs, long staleAfterMs) {
     if (!host.hasHeartbeat()) {
       return Optional.of("no heartbeat yet");
     }
@@ -59,13 +60,19 @@ public final class Registrations {
     return Addresses.whyInvalid(address).map(why -> "host address " + why);
   }
 
-  /** Why this one local service is not registered, assuming the host may register; empty when it is. */
+  /**
+   * Why this one local service is not registered, assuming the host may register; empty when it is.
+   */
   public static Optional<String> whyServiceNotRegistered(LocalServiceStatus service) {
     if (!service.getHealthy()) {
-      return Optional.of(service.getDetail().isEmpty() ? "check failing" : "check failing: " + service.getDetail());
+      return Optional.of(
+          service.getDetail().isEmpty()
+              ? "check failing"
+              : "check failing: " + service.getDetail());
     }
     if (service.getPort() == 0 || service.getPort() > 65535) {
-      return Optional.of("port " + Integer.toUnsignedString(service.getPort()) + " is out of range (1-65535)");
+      return Optional.of(
+          "port " + Integer.toUnsignedString(service.getPort()) + " is out of range (1-65535)");
     }
     return Optional.empty();
   }
@@ -74,7 +81,8 @@ public final class Registrations {
    * The registered endpoints by service name (sorted), each list sorted by address and port with
    * duplicates (two hosts claiming one address) listed once.
    */
-  public static Map<String, List<Endpoint>> endpoints(Collection<HostRecord> hosts, long nowMs, long staleAfterMs) {
+  public static Map<String, List<Endpoint>> endpoints(
+      Collection<HostRecord> hosts, long nowMs, long staleAfterMs) {
     Map<String, Set<Endpoint>> byService = new TreeMap<>();
     for (HostRecord host : hosts) {
       if (whyHostNotRegistered(host, nowMs, staleAfterMs).isPresent()) {
@@ -82,21 +90,25 @@ public final class Registrations {
       }
       for (LocalServiceStatus service : host.heartbeat().getLocalServicesList()) {
         if (whyServiceNotRegistered(service).isEmpty()) {
-          byService.computeIfAbsent(service.getName(), name -> new LinkedHashSet<>()).add(endpoint(host, service));
+          byService
+              .computeIfAbsent(service.getName(), name -> new LinkedHashSet<>())
+              .add(endpoint(host, service));
         }
       }
     }
     Map<String, List<Endpoint>> out = new TreeMap<>();
-    byService.forEach((name, endpoints) -> {
-      List<Endpoint> sorted = new ArrayList<>(endpoints);
-      sorted.sort(ORDER);
-      out.put(name, List.copyOf(sorted));
-    });
+    byService.forEach(
+        (name, endpoints) -> {
+          List<Endpoint> sorted = new ArrayList<>(endpoints);
+          sorted.sort(ORDER);
+          out.put(name, List.copyOf(sorted));
+        });
     return out;
   }
 
   private static Endpoint endpoint(HostRecord host, LocalServiceStatus service) {
-    Endpoint.Builder endpoint = Endpoint.newBuilder().setAddress(host.address()).setPort(service.getPort());
+    Endpoint.Builder endpoint =
+        Endpoint.newBuilder().setAddress(host.address()).setPort(service.getPort());
     String zone = host.node().getZone();
     if (ZONE.matcher(zone).matches()) {
       endpoint.setZone(zone);

@@ -16,9 +16,9 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The route stream, server side: every open stream gets the current snapshot after the agent's
- * first request and every later version as it appears. Only the latest snapshot is ever waiting
- * for a stream (a slow agent skips versions instead of queueing them), and a stream is written
- * only while gRPC says it is ready, so one stuck agent costs at most one buffered snapshot.
+ * first request and every later version as it appears. Only the latest snapshot is ever waiting for
+ * a stream (a slow agent skips versions instead of queueing them), and a stream is written only
+ * while gRPC says it is ready, so one stuck agent costs at most one buffered snapshot.
  *
  * <p>Fan-out runs on {@code pushExecutor}; pushes that pile up while one runs are collapsed into
  * one, since each push sends whatever is current.
@@ -44,7 +44,8 @@ public final class RouteDiscoveryService extends RouteDiscoveryGrpc.RouteDiscove
 
   @Override
   public StreamObserver<RouteRequest> streamRoutes(StreamObserver<RouteResponse> responseObserver) {
-    ServerCallStreamObserver<RouteResponse> call = (ServerCallStreamObserver<RouteResponse>) responseObserver;
+    ServerCallStreamObserver<RouteResponse> call =
+        (ServerCallStreamObserver<RouteResponse>) responseObserver;
     RouteStream stream = new RouteStream(streamIds.incrementAndGet(), call, this);
     call.setOnReadyHandler(stream::onReady);
     call.setOnCancelHandler(stream::onCancelled);

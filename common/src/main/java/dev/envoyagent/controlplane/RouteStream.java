@@ -19,26 +19,29 @@ import org.slf4j.LoggerFactory;
 final class RouteStream implements StreamObserver<RouteRequest> {
 
   private static final Logger LOG = LoggerFactory.getLogger(RouteStream.class);
+
   /** Nonces remembered to tell which version an answer is about; older answers are stale anyway. */
   private static final int RECENT_NONCES = 8;
 
   private final long id;
   private final ServerCallStreamObserver<RouteResponse> call;
   private final RouteDiscoveryService service;
-  private final Map<String, String> versionByNonce = new LinkedHashMap<>(16, 0.75f, false) {
-    private static final long serialVersionUID = 1L;
+  private final Map<String, String> versionByNonce =
+      new LinkedHashMap<>(16, 0.75f, false) {
+        private static final long serialVersionUID = 1L;
 
-    @Override
-    protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
-      return size() > RECENT_NONCES;
-    }
-  };
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+          return size() > RECENT_NONCES;
+        }
+      };
   private Node node;
   private RouteSnapshot waiting;
   private String lastSentVersion = "";
   private boolean closed;
 
-  RouteStream(long id, ServerCallStreamObserver<RouteResponse> call, RouteDiscoveryService service) {
+  RouteStream(
+      long id, ServerCallStreamObserver<RouteResponse> call, RouteDiscoveryService service) {
     this.id = id;
     this.call = call;
     this.service = service;
@@ -58,13 +61,24 @@ final class RouteStream implements StreamObserver<RouteRequest> {
     long now = service.now();
     if (request.getErrorsCount() == 0) {
       service.fleet().acked(node.getId(), request.getVersionInfo(), now);
-      LOG.info("route ack node={} version={} nonce={}{}", node.getId(), request.getVersionInfo(), nonce,
+      LOG.info(
+          "route ack node={} version={} nonce={}{}",
+          node.getId(),
+          request.getVersionInfo(),
+          nonce,
           sentVersion == null ? " stale_nonce=true" : "");
     } else {
       String refused = sentVersion == null ? "(unknown nonce " + nonce + ")" : sentVersion;
-      service.fleet().nacked(node.getId(), request.getVersionInfo(), refused, request.getErrorsList(), now);
-      LOG.warn("route nack node={} refused={} applied={} errors={} first=\"{}\"", node.getId(), refused,
-          request.getVersionInfo(), request.getErrorsCount(), request.getErrors(0));
+      service
+          .fleet()
+          .nacked(node.getId(), request.getVersionInfo(), refused, request.getErrorsList(), now);
+      LOG.warn(
+          "route nack node={} refused={} applied={} errors={} first=\"{}\"",
+          node.getId(),
+          refused,
+          request.getVersionInfo(),
+          request.getErrorsCount(),
+          request.getErrors(0));
     }
   }
 
@@ -78,10 +92,15 @@ final class RouteStream implements StreamObserver<RouteRequest> {
     long now = service.now();
     service.fleet().streamOpened(node, now);
     if (!request.getVersionInfo().isEmpty()) {
-      // A reconnecting agent says what it still applies; that is as good as an ACK for the fleet view.
+      // A reconnecting agent says what it still applies; that is as good as an ACK for the fleet
+      // view.
       service.fleet().acked(node.getId(), request.getVersionInfo(), now);
     }
-    LOG.info("route stream opened node={} stream={} applied={}", node.getId(), id, request.getVersionInfo());
+    LOG.info(
+        "route stream opened node={} stream={} applied={}",
+        node.getId(),
+        id,
+        request.getVersionInfo());
     waiting = service.current();
     drain();
   }
@@ -113,10 +132,15 @@ final class RouteStream implements StreamObserver<RouteRequest> {
     lastSentVersion = snapshot.getVersion();
     try {
       call.onNext(RouteResponse.newBuilder().setSnapshot(snapshot).setNonce(nonce).build());
-      LOG.debug("route sent node={} version={} nonce={}", node.getId(), snapshot.getVersion(), nonce);
+      LOG.debug(
+          "route sent node={} version={} nonce={}", node.getId(), snapshot.getVersion(), nonce);
     } catch (RuntimeException e) {
       // The call ended between isReady() and onNext(); its cancel callback cleans up.
-      LOG.info("route send failed node={} version={} reason={}", node.getId(), snapshot.getVersion(), e.toString());
+      LOG.info(
+          "route send failed node={} version={} reason={}",
+          node.getId(),
+          snapshot.getVersion(),
+          e.toString());
     }
   }
 

@@ -48,9 +48,15 @@ public final class SnapshotMerge {
     return merged.setVersion(version(base.getVersion(), merged.build())).build();
   }
 
-  /** {@code <base version>.<8 hex>}; the base version is cut so the whole stays within 128 characters. */
+  /**
+   * {@code <base version>.<8 hex>}; the base version is cut so the whole stays within 128
+   * characters.
+   */
   static String version(String baseVersion, RouteSnapshot content) {
-    String prefix = baseVersion.length() > MAX_BASE_VERSION ? baseVersion.substring(0, MAX_BASE_VERSION) : baseVersion;
+    String prefix =
+        baseVersion.length() > MAX_BASE_VERSION
+            ? baseVersion.substring(0, MAX_BASE_VERSION)
+            : baseVersion;
     return prefix + "." + HexFormat.of().formatHex(sha256(canonicalBytes(content)), 0, 4);
   }
 
@@ -60,7 +66,9 @@ public final class SnapshotMerge {
    */
   static byte[] canonicalBytes(RouteSnapshot content) {
     RouteSnapshot.Builder canonical = content.toBuilder().clearVersion().clearServices();
-    content.getServicesList().stream().sorted(Comparator.comparing(Service::getName)).forEach(canonical::addServices);
+    content.getServicesList().stream()
+        .sorted(Comparator.comparing(Service::getName))
+        .forEach(canonical::addServices);
     return canonical.build().toByteArray();
   }
 

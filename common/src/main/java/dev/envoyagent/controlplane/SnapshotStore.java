@@ -73,13 +73,24 @@ public final class SnapshotStore {
     List<Problem> problems = SnapshotValidator.validate(candidate);
     if (!problems.isEmpty()) {
       // Registrations are checked one by one before they get here; this is a safety net.
-      LOG.warn("merged snapshot refused version={} cause={} problems={}; still serving version={}",
-          candidate.getVersion(), cause, problems.size(), current.getVersion());
-      problems.forEach(p -> LOG.warn("merged snapshot refused version={} problem=\"{}\"", candidate.getVersion(), p));
+      LOG.warn(
+          "merged snapshot refused version={} cause={} problems={}; still serving version={}",
+          candidate.getVersion(),
+          cause,
+          problems.size(),
+          current.getVersion());
+      problems.forEach(
+          p ->
+              LOG.warn(
+                  "merged snapshot refused version={} problem=\"{}\"", candidate.getVersion(), p));
       return;
     }
-    LOG.info("snapshot changed version={} previous={} cause={} services={}", candidate.getVersion(),
-        current.getVersion(), cause, candidate.getServicesCount());
+    LOG.info(
+        "snapshot changed version={} previous={} cause={} services={}",
+        candidate.getVersion(),
+        current.getVersion(),
+        cause,
+        candidate.getServicesCount());
     current = candidate;
     for (Consumer<RouteSnapshot> listener : listeners) {
       listener.accept(candidate);

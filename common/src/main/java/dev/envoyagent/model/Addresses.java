@@ -11,7 +11,11 @@ import java.util.Optional;
 public final class Addresses {
 
   /** What an endpoint address is; DNS names make a DNS-resolved cluster. */
-  public enum Kind { IPV4, IPV6, DNS }
+  public enum Kind {
+    IPV4,
+    IPV6,
+    DNS
+  }
 
   private static final int MAX_DNS_NAME = 253;
   private static final int MAX_LABEL = 63;
@@ -36,14 +40,17 @@ public final class Addresses {
     }
     if (address.indexOf(':') >= 0) {
       if (address.startsWith("[") || address.indexOf('%') >= 0) {
-        return Optional.of("\"" + address + "\" must be a bare IPv6 address (no brackets, no zone index)");
+        return Optional.of(
+            "\"" + address + "\" must be a bare IPv6 address (no brackets, no zone index)");
       }
       return InetAddresses.isInetAddress(address)
           ? Optional.empty()
           : Optional.of("\"" + address + "\" is not a valid IPv6 address");
     }
     if (isDottedNumbers(address)) {
-      return isIpv4(address) ? Optional.empty() : Optional.of("\"" + address + "\" is not a valid IPv4 address");
+      return isIpv4(address)
+          ? Optional.empty()
+          : Optional.of("\"" + address + "\" is not a valid IPv4 address");
     }
     return Optional.ofNullable(dnsProblem(address));
   }
@@ -93,23 +100,34 @@ public final class Addresses {
         end = name.length();
       }
       if (!isLabel(name, start, end)) {
-        return "\"" + name + "\" is not a valid IP address or DNS name (label \"" + name.substring(start, end)
-            + "\": 1-" + MAX_LABEL + " letters, digits or '-', not starting or ending with '-')";
+        return "\""
+            + name
+            + "\" is not a valid IP address or DNS name (label \""
+            + name.substring(start, end)
+            + "\": 1-"
+            + MAX_LABEL
+            + " letters, digits or '-', not starting or ending with '-')";
       }
       lastLabelNumeric = isDigits(name, start, end);
       start = end + 1;
     }
-    return lastLabelNumeric ? "\"" + name + "\" is not a valid DNS name (its last label is a number)" : null;
+    return lastLabelNumeric
+        ? "\"" + name + "\" is not a valid DNS name (its last label is a number)"
+        : null;
   }
 
   private static boolean isLabel(String name, int start, int end) {
     int length = end - start;
-    if (length < 1 || length > MAX_LABEL || name.charAt(start) == '-' || name.charAt(end - 1) == '-') {
+    if (length < 1
+        || length > MAX_LABEL
+        || name.charAt(start) == '-'
+        || name.charAt(end - 1) == '-') {
       return false;
     }
     for (int i = start; i < end; i++) {
       char c = name.charAt(i);
-      boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+      boolean ok =
+          (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
       if (!ok) {
         return false;
       }

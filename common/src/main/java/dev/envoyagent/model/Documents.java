@@ -1,8 +1,8 @@
 package dev.envoyagent.model;
 
 import com.fasterxml.jackson.core.JsonLocation;
-import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.MissingNode;
@@ -16,8 +16,9 @@ import java.util.List;
  */
 public final class Documents {
 
-  private static final ObjectMapper YAML = new ObjectMapper(
-      YAMLFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build());
+  private static final ObjectMapper YAML =
+      new ObjectMapper(
+          YAMLFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build());
 
   private Documents() {}
 
@@ -32,13 +33,15 @@ public final class Documents {
     try {
       JsonNode tree = YAML.readTree(content);
       if (tree == null || tree.isMissingNode() || tree.isNull()) {
-        return new Parsed(MissingNode.getInstance(), List.of(new Problem("", "the document is empty")));
+        return new Parsed(
+            MissingNode.getInstance(), List.of(new Problem("", "the document is empty")));
       }
       return new Parsed(tree, List.of());
     } catch (JsonProcessingException e) {
       return new Parsed(MissingNode.getInstance(), List.of(new Problem("", syntaxError(e))));
     } catch (IOException e) {
-      return new Parsed(MissingNode.getInstance(), List.of(new Problem("", "unreadable: " + e.getMessage())));
+      return new Parsed(
+          MissingNode.getInstance(), List.of(new Problem("", "unreadable: " + e.getMessage())));
     }
   }
 
@@ -51,6 +54,11 @@ public final class Documents {
     }
     return where == null
         ? "syntax error: " + message
-        : "syntax error at line " + where.getLineNr() + ", column " + where.getColumnNr() + ": " + message;
+        : "syntax error at line "
+            + where.getLineNr()
+            + ", column "
+            + where.getColumnNr()
+            + ": "
+            + message;
   }
 }

@@ -10,8 +10,12 @@ public final class InvalidInputException extends Exception {
   private final transient List<Problem> problems;
 
   public InvalidInputException(String what, List<Problem> problems) {
-    super(what + ": " + problems.size() + " problem(s): "
-        + problems.stream().map(Problem::toString).collect(Collectors.joining("; ")));
+    super(
+        what
+            + ": "
+            + problems.size()
+            + " problem(s): "
+            + problems.stream().map(Problem::toString).collect(Collectors.joining("; ")));
     this.problems = List.copyOf(problems);
   }
 

@@ -3,8 +3,8 @@ package dev.envoyagent.model;
 import java.util.Objects;
 
 /**
- * One thing wrong with an input, named by where it is ({@code services[2].local_port}) and why.
- * An empty path means the document as a whole.
+ * One thing wrong with an input, named by where it is ({@code services[2].local_port}) and why. An
+ * empty path means the document as a whole.
  */
 public record Problem(String path, String reason) {
 

@@ -11,7 +11,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Reads route snapshots from routes files (YAML or JSON, the proto JSON mapping) and checks them. */
+/**
+ * Reads route snapshots from routes files (YAML or JSON, the proto JSON mapping) and checks them.
+ */
 public final class RouteSnapshots {
 
   private RouteSnapshots() {}
@@ -46,7 +48,10 @@ public final class RouteSnapshots {
     return snapshot;
   }
 
-  /** The routes-file form of a snapshot (proto JSON with snake_case names), readable by {@link #parse}. */
+  /**
+   * The routes-file form of a snapshot (proto JSON with snake_case names), readable by {@link
+   * #parse}.
+   */
   public static byte[] toJson(RouteSnapshot snapshot) {
     try {
       return (JsonFormat.printer().preservingProtoFieldNames().print(snapshot) + "\n")
@@ -60,9 +65,11 @@ public final class RouteSnapshots {
     try {
       return parse(Files.readAllBytes(file));
     } catch (NoSuchFileException e) {
-      throw new InvalidInputException(file.toString(), List.of(new Problem("", "no such file: " + file)));
+      throw new InvalidInputException(
+          file.toString(), List.of(new Problem("", "no such file: " + file)));
     } catch (IOException e) {
-      throw new InvalidInputException(file.toString(), List.of(new Problem("", "cannot read " + file + ": " + e)));
+      throw new InvalidInputException(
+          file.toString(), List.of(new Problem("", "cannot read " + file + ": " + e)));
     }
   }
 }

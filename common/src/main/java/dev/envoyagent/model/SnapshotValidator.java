@@ -19,8 +19,8 @@ import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
 /**
- * The rules a route snapshot must meet before anything is rendered from it. Pure: the same
- * snapshot always gives the same problems, in document order, all of them at once.
+ * The rules a route snapshot must meet before anything is rendered from it. Pure: the same snapshot
+ * always gives the same problems, in document order, all of them at once.
  */
 public final class SnapshotValidator {
 
@@ -31,14 +31,29 @@ public final class SnapshotValidator {
   public static final int MAX_RETRY_ATTEMPTS = 10;
 
   /** Retry conditions Envoy knows, for HTTP and gRPC routes. */
-  public static final Set<String> RETRY_CONDITIONS = Set.of(
-      "5xx", "gateway-error", "reset", "reset-before-request", "connect-failure", "envoy-ratelimited",
-      "retriable-4xx", "refused-stream", "retriable-status-codes", "retriable-headers", "http3-post-connect-failure",
-      "cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable");
+  public static final Set<String> RETRY_CONDITIONS =
+      Set.of(
+          "5xx",
+          "gateway-error",
+          "reset",
+          "reset-before-request",
+          "connect-failure",
+          "envoy-ratelimited",
+          "retriable-4xx",
+          "refused-stream",
+          "retriable-status-codes",
+          "retriable-headers",
+          "http3-post-connect-failure",
+          "cancelled",
+          "deadline-exceeded",
+          "internal",
+          "resource-exhausted",
+          "unavailable");
 
   private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]*");
   private static final Pattern ZONE = Pattern.compile("[a-z0-9][a-z0-9-]{0,63}");
-  private static final Pattern HEADER_NAME = Pattern.compile("[a-z0-9!#$%&'*+.^_`|~-]+|:authority|:method|:path|:scheme");
+  private static final Pattern HEADER_NAME =
+      Pattern.compile("[a-z0-9!#$%&'*+.^_`|~-]+|:authority|:method|:path|:scheme");
   private static final Pattern VERSION = Pattern.compile("[\\x21-\\x7e]{1,128}");
   // Java regex constructs RE2 (Envoy's engine) refuses: look-around and back-references.
   private static final Pattern NOT_RE2 = Pattern.compile("\\(\\?<?[=!]|\\\\[1-9]|\\\\k<");
@@ -59,43 +74,70 @@ public final class SnapshotValidator {
       String path = "services[" + i + "]";
       Integer sameName = serviceIndexByName.putIfAbsent(service.getName(), i);
       if (sameName != null && !service.getName().isEmpty()) {
-        out.add(new Problem(path + ".name", "\"" + service.getName() + "\" is already used by services[" + sameName + "]"));
+        out.add(
+            new Problem(
+                path + ".name",
+                "\"" + service.getName() + "\" is already used by services[" + sameName + "]"));
       }
       Integer samePort = serviceIndexByPort.putIfAbsent(service.getLocalPort(), i);
       if (samePort != null && service.getLocalPort() != 0) {
-        out.add(new Problem(path + ".local_port", service.getLocalPort() + " is already used by services[" + samePort + "]"));
+        out.add(
+            new Problem(
+                path + ".local_port",
+                service.getLocalPort() + " is already used by services[" + samePort + "]"));
       }
     }
     for (int i = 0; i < snapshot.getServicesCount(); i++) {
-      validateService(snapshot.getServices(i), "services[" + i + "]", snapshot, serviceIndexByName, out);
+      validateService(
+          snapshot.getServices(i), "services[" + i + "]", snapshot, serviceIndexByName, out);
     }
     return out;
   }
 
-  private static void validateService(Service service, String path, RouteSnapshot snapshot,
-      Map<String, Integer> byName, List<Problem> out) {
+  private static void validateService(
+      Service service,
+      String path,
+      RouteSnapshot snapshot,
+      Map<String, Integer> byName,
+      List<Problem> out) {
     String name = service.getName();
     if (name.isEmpty()) {
       out.add(new Problem(path + ".name", "must not be empty"));
     } else if (name.length() > MAX_NAME_LENGTH) {
-      out.add(new Problem(path + ".name", "\"" + name + "\" is longer than " + MAX_NAME_LENGTH + " characters"));
+      out.add(
+          new Problem(
+              path + ".name",
+              "\"" + name + "\" is longer than " + MAX_NAME_LENGTH + " characters"));
     } else if (!NAME.matcher(name).matches()) {
-      out.add(new Problem(path + ".name", "\"" + name
-          + "\" may hold only lowercase letters, digits, '.', '_' and '-', and must start with a letter or digit"));
+      out.add(
+          new Problem(
+              path + ".name",
+              "\""
+                  + name
+                  + "\" may hold only lowercase letters, digits, '.', '_' and '-', and must start with a letter or digit"));
     }
     if (service.getProtocol() == Protocol.PROTOCOL_UNSPECIFIED) {
       out.add(new Problem(path + ".protocol", "must be set (HTTP, HTTP2, GRPC, TCP or THRIFT)"));
     }
     int port = service.getLocalPort();
     if (port < MIN_LOCAL_PORT || port > 65535) {
-      out.add(new Problem(path + ".local_port", (port == 0 ? "must be set" : Integer.toUnsignedString(port)
-          + " is out of range") + " (" + MIN_LOCAL_PORT + "-65535)"));
+      out.add(
+          new Problem(
+              path + ".local_port",
+              (port == 0 ? "must be set" : Integer.toUnsignedString(port) + " is out of range")
+                  + " ("
+                  + MIN_LOCAL_PORT
+                  + "-65535)"));
     }
     validateEndpoints(service, path, out);
-    if (service.getRoutesCount() > 0 && !isHttpFamily(service.getProtocol())
+    if (service.getRoutesCount() > 0
+        && !isHttpFamily(service.getProtocol())
         && service.getProtocol() != Protocol.PROTOCOL_UNSPECIFIED) {
-      out.add(new Problem(path + ".routes", "only HTTP, HTTP2 and GRPC services can have routes, this one is "
-          + service.getProtocol()));
+      out.add(
+          new Problem(
+              path + ".routes",
+              "only HTTP, HTTP2 and GRPC services can have routes, this one is "
+                  + service.getProtocol()));
     }
     for (int r = 0; r < service.getRoutesCount(); r++) {
       validateRoute(service.getRoutes(r), path + ".routes[" + r + "]", snapshot, byName, out);
@@ -136,7 +178,8 @@ public final class SnapshotValidator {
       }
     }
     if (service.hasHealthCheck()) {
-      validateHealthCheck(service.getHealthCheck(), service.getProtocol(), path + ".health_check", out);
+      validateHealthCheck(
+          service.getHealthCheck(), service.getProtocol(), path + ".health_check", out);
     }
   }
 
@@ -145,7 +188,8 @@ public final class SnapshotValidator {
     for (int e = 0; e < service.getEndpointsCount(); e++) {
       Endpoint endpoint = service.getEndpoints(e);
       String p = path + ".endpoints[" + e + "]";
-      Addresses.whyInvalid(endpoint.getAddress()).ifPresent(why -> out.add(new Problem(p + ".address", why)));
+      Addresses.whyInvalid(endpoint.getAddress())
+          .ifPresent(why -> out.add(new Problem(p + ".address", why)));
       if (endpoint.getPort() == 0) {
         out.add(new Problem(p + ".port", "must be set (1-65535)"));
       } else {
@@ -155,19 +199,34 @@ public final class SnapshotValidator {
         range(out, p + ".weight", endpoint.getWeight(), 1, MAX_WEIGHT);
       }
       if (!endpoint.getZone().isEmpty() && !ZONE.matcher(endpoint.getZone()).matches()) {
-        out.add(new Problem(p + ".zone", "\"" + endpoint.getZone()
-            + "\" must be lowercase letters, digits and '-' (e.g. us-east-1a)"));
+        out.add(
+            new Problem(
+                p + ".zone",
+                "\""
+                    + endpoint.getZone()
+                    + "\" must be lowercase letters, digits and '-' (e.g. us-east-1a)"));
       }
       String key = endpoint.getAddress() + "|" + Integer.toUnsignedString(endpoint.getPort());
       Integer same = seen.putIfAbsent(key, e);
       if (same != null) {
-        out.add(new Problem(p, endpoint.getAddress() + ":" + Integer.toUnsignedString(endpoint.getPort())
-            + " is already listed as endpoints[" + same + "]"));
+        out.add(
+            new Problem(
+                p,
+                endpoint.getAddress()
+                    + ":"
+                    + Integer.toUnsignedString(endpoint.getPort())
+                    + " is already listed as endpoints["
+                    + same
+                    + "]"));
       }
     }
   }
 
-  private static void validateRoute(HttpRoute route, String path, RouteSnapshot snapshot, Map<String, Integer> byName,
+  private static void validateRoute(
+      HttpRoute route,
+      String path,
+      RouteSnapshot snapshot,
+      Map<String, Integer> byName,
       List<Problem> out) {
     if (!route.hasMatch()) {
       out.add(new Problem(path + ".match", "must be set (prefix, path or regex)"));
@@ -190,12 +249,20 @@ public final class SnapshotValidator {
       } else {
         Protocol targetProtocol = snapshot.getServices(index).getProtocol();
         if (!isHttpFamily(targetProtocol) && targetProtocol != Protocol.PROTOCOL_UNSPECIFIED) {
-          out.add(new Problem(p + ".service", "\"" + target.getService() + "\" is a " + targetProtocol
-              + " service; HTTP routes can only send to HTTP, HTTP2 or GRPC services"));
+          out.add(
+              new Problem(
+                  p + ".service",
+                  "\""
+                      + target.getService()
+                      + "\" is a "
+                      + targetProtocol
+                      + " service; HTTP routes can only send to HTTP, HTTP2 or GRPC services"));
         }
       }
       if (!target.getService().isEmpty() && !targetNames.add(target.getService())) {
-        out.add(new Problem(p + ".service", "\"" + target.getService() + "\" is named twice in this route"));
+        out.add(
+            new Problem(
+                p + ".service", "\"" + target.getService() + "\" is named twice in this route"));
       }
       long weight = target.hasWeight() ? Integer.toUnsignedLong(target.getWeight()) : 1;
       if (weight > MAX_WEIGHT) {
@@ -204,7 +271,10 @@ public final class SnapshotValidator {
       totalWeight += weight;
     }
     if (route.getTargetsCount() > 0 && totalWeight == 0) {
-      out.add(new Problem(path + ".targets", "weights add up to 0; at least one target needs a weight above 0"));
+      out.add(
+          new Problem(
+              path + ".targets",
+              "weights add up to 0; at least one target needs a weight above 0"));
     }
     if (route.hasTimeoutMs()) {
       range(out, path + ".timeout_ms", route.getTimeoutMs(), 1, MAX_TIMEOUT_MS);
@@ -218,7 +288,8 @@ public final class SnapshotValidator {
     switch (match.getPathSpecifierCase()) {
       case PREFIX -> {
         if (!match.getPrefix().startsWith("/")) {
-          out.add(new Problem(path + ".prefix", "\"" + match.getPrefix() + "\" must start with '/'"));
+          out.add(
+              new Problem(path + ".prefix", "\"" + match.getPrefix() + "\" must start with '/'"));
         }
       }
       case PATH -> {
@@ -236,9 +307,13 @@ public final class SnapshotValidator {
       if (header.getName().isEmpty()) {
         out.add(new Problem(p + ".name", "must not be empty"));
       } else if (!HEADER_NAME.matcher(header.getName()).matches()) {
-        out.add(new Problem(p + ".name", "\"" + header.getName() + "\" is not a lowercase HTTP header name"));
+        out.add(
+            new Problem(
+                p + ".name", "\"" + header.getName() + "\" is not a lowercase HTTP header name"));
       } else if (!headerNames.add(header.getName())) {
-        out.add(new Problem(p + ".name", "\"" + header.getName() + "\" is matched twice in this route"));
+        out.add(
+            new Problem(
+                p + ".name", "\"" + header.getName() + "\" is matched twice in this route"));
       }
     }
   }
@@ -249,7 +324,10 @@ public final class SnapshotValidator {
       return;
     }
     if (NOT_RE2.matcher(regex).find()) {
-      out.add(new Problem(path, "uses look-around or back-references, which Envoy's RE2 engine does not support"));
+      out.add(
+          new Problem(
+              path,
+              "uses look-around or back-references, which Envoy's RE2 engine does not support"));
       return;
     }
     try {
@@ -262,25 +340,40 @@ public final class SnapshotValidator {
   private static void validateRetries(RetryPolicy retries, String path, List<Problem> out) {
     range(out, path + ".attempts", retries.getAttempts(), 0, MAX_RETRY_ATTEMPTS);
     if (retries.getAttempts() > 0 && retries.getOnCount() == 0) {
-      out.add(new Problem(path + ".on", "must list at least one condition when attempts is above 0 (e.g. 5xx, reset)"));
+      out.add(
+          new Problem(
+              path + ".on",
+              "must list at least one condition when attempts is above 0 (e.g. 5xx, reset)"));
     }
     for (int o = 0; o < retries.getOnCount(); o++) {
       String condition = retries.getOn(o);
       if (!RETRY_CONDITIONS.contains(condition)) {
-        out.add(new Problem(path + ".on[" + o + "]", "\"" + condition + "\" is not a retry condition Envoy knows ("
-            + String.join(", ", RETRY_CONDITIONS.stream().sorted().toList()) + ")"));
+        out.add(
+            new Problem(
+                path + ".on[" + o + "]",
+                "\""
+                    + condition
+                    + "\" is not a retry condition Envoy knows ("
+                    + String.join(", ", RETRY_CONDITIONS.stream().sorted().toList())
+                    + ")"));
       }
     }
   }
 
-  private static void validateHealthCheck(HealthCheck check, Protocol protocol, String path, List<Problem> out) {
+  private static void validateHealthCheck(
+      HealthCheck check, Protocol protocol, String path, List<Problem> out) {
     if (!check.getHttpPath().isEmpty()) {
       if (!check.getHttpPath().startsWith("/")) {
-        out.add(new Problem(path + ".http_path", "\"" + check.getHttpPath() + "\" must start with '/'"));
+        out.add(
+            new Problem(
+                path + ".http_path", "\"" + check.getHttpPath() + "\" must start with '/'"));
       }
       if (protocol == Protocol.TCP || protocol == Protocol.THRIFT) {
-        out.add(new Problem(path + ".http_path", "an HTTP check needs an HTTP, HTTP2 or GRPC service; leave it out"
-            + " for a TCP connect check"));
+        out.add(
+            new Problem(
+                path + ".http_path",
+                "an HTTP check needs an HTTP, HTTP2 or GRPC service; leave it out"
+                    + " for a TCP connect check"));
       }
     }
     if (check.hasIntervalMs()) {
@@ -289,10 +382,16 @@ public final class SnapshotValidator {
     if (check.hasTimeoutMs()) {
       range(out, path + ".timeout_ms", check.getTimeoutMs(), 1, MAX_TIMEOUT_MS);
     }
-    if (check.hasIntervalMs() && check.hasTimeoutMs()
-        && Integer.toUnsignedLong(check.getTimeoutMs()) > Integer.toUnsignedLong(check.getIntervalMs())) {
-      out.add(new Problem(path + ".timeout_ms", Integer.toUnsignedString(check.getTimeoutMs())
-          + " is longer than interval_ms " + Integer.toUnsignedString(check.getIntervalMs())));
+    if (check.hasIntervalMs()
+        && check.hasTimeoutMs()
+        && Integer.toUnsignedLong(check.getTimeoutMs())
+            > Integer.toUnsignedLong(check.getIntervalMs())) {
+      out.add(
+          new Problem(
+              path + ".timeout_ms",
+              Integer.toUnsignedString(check.getTimeoutMs())
+                  + " is longer than interval_ms "
+                  + Integer.toUnsignedString(check.getIntervalMs())));
     }
     if (check.hasHealthyThreshold()) {
       range(out, path + ".healthy_threshold", check.getHealthyThreshold(), 1, 100);
@@ -306,7 +405,10 @@ public final class SnapshotValidator {
     return protocol == Protocol.HTTP || protocol == Protocol.HTTP2 || protocol == Protocol.GRPC;
   }
 
-  /** Records a problem unless {@code rawUnsigned} (a uint32 as protobuf stores it) is within [min, max]. */
+  /**
+   * Records a problem unless {@code rawUnsigned} (a uint32 as protobuf stores it) is within [min,
+   * max].
+   */
   private static void range(List<Problem> out, String path, int rawUnsigned, long min, long max) {
     long value = Integer.toUnsignedLong(rawUnsigned);
     if (value < min || value > max) {

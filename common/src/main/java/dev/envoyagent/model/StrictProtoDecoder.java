@@ -41,7 +41,8 @@ public final class StrictProtoDecoder {
     return path + "[" + i + "]";
   }
 
-  private static void decodeMessage(JsonNode node, Message.Builder builder, String path, List<Problem> out) {
+  private static void decodeMessage(
+      JsonNode node, Message.Builder builder, String path, List<Problem> out) {
     Descriptor type = builder.getDescriptorForType();
     if (!node.isObject()) {
       out.add(new Problem(path, "expected an object, got " + describe(node)));
@@ -64,8 +65,16 @@ public final class StrictProtoDecoder {
       if (oneof != null) {
         String previous = oneofsSet.putIfAbsent(oneof, field.getName());
         if (previous != null) {
-          out.add(new Problem(fieldPath, "cannot be set together with " + previous + " (set only one of "
-              + oneof.getFields().stream().map(FieldDescriptor::getName).collect(Collectors.joining(", ")) + ")"));
+          out.add(
+              new Problem(
+                  fieldPath,
+                  "cannot be set together with "
+                      + previous
+                      + " (set only one of "
+                      + oneof.getFields().stream()
+                          .map(FieldDescriptor::getName)
+                          .collect(Collectors.joining(", "))
+                      + ")"));
           continue;
         }
       }
@@ -91,7 +100,11 @@ public final class StrictProtoDecoder {
     }
   }
 
-  private static void decodeMap(JsonNode value, Message.Builder builder, FieldDescriptor field, String path,
+  private static void decodeMap(
+      JsonNode value,
+      Message.Builder builder,
+      FieldDescriptor field,
+      String path,
       List<Problem> out) {
     if (!value.isObject()) {
       out.add(new Problem(path, "expected an object of key: value pairs, got " + describe(value)));
@@ -117,15 +130,20 @@ public final class StrictProtoDecoder {
   }
 
   /** One value of {@code field}; null (with a problem recorded) when it does not fit. */
-  private static Object decodeValue(JsonNode node, Message.Builder parent, FieldDescriptor field, String path,
+  private static Object decodeValue(
+      JsonNode node,
+      Message.Builder parent,
+      FieldDescriptor field,
+      String path,
       List<Problem> out) {
     switch (field.getJavaType()) {
-      case MESSAGE: {
-        Message.Builder nested = parent.newBuilderForField(field);
-        int before = out.size();
-        decodeMessage(node, nested, path, out);
-        return out.size() > before && !node.isObject() ? null : nested.build();
-      }
+      case MESSAGE:
+        {
+          Message.Builder nested = parent.newBuilderForField(field);
+          int before = out.size();
+          decodeMessage(node, nested, path, out);
+          return out.size() > before && !node.isObject() ? null : nested.build();
+        }
       case STRING:
         if (!node.isTextual()) {
           return mismatch(out, path, "a string", node, node.isNumber() ? " (quote it)" : "");
@@ -146,14 +164,19 @@ public final class StrictProtoDecoder {
         if (!node.isNumber()) {
           return mismatch(out, path, "a number", node, "");
         }
-        return field.getJavaType() == FieldDescriptor.JavaType.FLOAT ? (Object) node.floatValue() : node.doubleValue();
+        return field.getJavaType() == FieldDescriptor.JavaType.FLOAT
+            ? (Object) node.floatValue()
+            : node.doubleValue();
       default:
-        out.add(new Problem(path, "fields of type " + field.getType() + " are not supported in this document"));
+        out.add(
+            new Problem(
+                path, "fields of type " + field.getType() + " are not supported in this document"));
         return null;
     }
   }
 
-  private static Object decodeInteger(JsonNode node, FieldDescriptor field, String path, List<Problem> out) {
+  private static Object decodeInteger(
+      JsonNode node, FieldDescriptor field, String path, List<Problem> out) {
     if (!node.isNumber()) {
       return mismatch(out, path, "a whole number", node, "");
     }
@@ -166,10 +189,11 @@ public final class StrictProtoDecoder {
       return null;
     }
     long value = node.longValue();
-    boolean unsigned = switch (field.getType()) {
-      case UINT32, FIXED32, UINT64, FIXED64 -> true;
-      default -> false;
-    };
+    boolean unsigned =
+        switch (field.getType()) {
+          case UINT32, FIXED32, UINT64, FIXED64 -> true;
+          default -> false;
+        };
     if (unsigned && value < 0) {
       out.add(new Problem(path, value + " is negative; must be 0 or more"));
       return null;
@@ -186,23 +210,28 @@ public final class StrictProtoDecoder {
     return (int) value; // uint32 travels in an int, as protobuf-java stores it
   }
 
-  private static Object decodeEnum(JsonNode node, EnumDescriptor type, String path, List<Problem> out) {
-    List<String> allowed = type.getValues().stream()
-        .filter(v -> v.getNumber() != 0)
-        .map(EnumValueDescriptor::getName)
-        .toList();
+  private static Object decodeEnum(
+      JsonNode node, EnumDescriptor type, String path, List<Problem> out) {
+    List<String> allowed =
+        type.getValues().stream()
+            .filter(v -> v.getNumber() != 0)
+            .map(EnumValueDescriptor::getName)
+            .toList();
     if (!node.isTextual()) {
       return mismatch(out, path, "one of " + String.join(", ", allowed), node, "");
     }
     EnumValueDescriptor value = type.findValueByName(node.textValue());
     if (value == null || value.getNumber() == 0) {
-      out.add(new Problem(path, "\"" + node.textValue() + "\" is not one of " + String.join(", ", allowed)));
+      out.add(
+          new Problem(
+              path, "\"" + node.textValue() + "\" is not one of " + String.join(", ", allowed)));
       return null;
     }
     return value;
   }
 
-  private static Object mismatch(List<Problem> out, String path, String expected, JsonNode node, String hint) {
+  private static Object mismatch(
+      List<Problem> out, String path, String expected, JsonNode node, String hint) {
     out.add(new Problem(path, "expected " + expected + ", got " + describe(node) + hint));
     return null;
   }
@@ -221,7 +250,9 @@ public final class StrictProtoDecoder {
   }
 
   private static String knownFields(Descriptor type) {
-    return type.getFields().stream().map(FieldDescriptor::getName).collect(Collectors.joining(", "));
+    return type.getFields().stream()
+        .map(FieldDescriptor::getName)
+        .collect(Collectors.joining(", "));
   }
 
   static String describe(JsonNode node) {

@@ -37,7 +37,9 @@ class ControlPlaneCoreTest {
 
   @BeforeEach
   void start() throws Exception {
-    core = ControlPlaneCore.create(Fixtures.base("1"), ControlPlaneCore.Options.defaults(clock, Runnable::run));
+    core =
+        ControlPlaneCore.create(
+            Fixtures.base("1"), ControlPlaneCore.Options.defaults(clock, Runnable::run));
     String name = InProcessServerBuilder.generateName();
     InProcessServerBuilder builder = InProcessServerBuilder.forName(name);
     core.services().forEach(builder::addService);
@@ -67,7 +69,9 @@ class ControlPlaneCoreTest {
     assertThat(first.getSnapshot()).isEqualTo(core.current());
     assertThat(first.getNonce()).isNotEmpty();
     agent.ack(first);
-    await().atMost(Duration.ofSeconds(5)).until(() -> host("h1").appliedVersion().equals(core.current().getVersion()));
+    await()
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> host("h1").appliedVersion().equals(core.current().getVersion()));
     assertThat(host("h1").streamConnected()).isTrue();
     assertThat(host("h1").refusing()).isFalse();
   }
@@ -76,7 +80,8 @@ class ControlPlaneCoreTest {
   void aNackRecordsTheRefusedVersionAndEveryErrorAndTheVersionStillApplied() throws Exception {
     FakeAgent agent = FakeAgent.open(channel, node("h1", "10.0.0.5"), false);
     RouteResponse first = agent.next();
-    agent.nack(first, "0.old", List.of("services[0].local_port: 9001 is Envoy's admin port", "second"));
+    agent.nack(
+        first, "0.old", List.of("services[0].local_port: 9001 is Envoy's admin port", "second"));
     await().atMost(Duration.ofSeconds(5)).until(() -> host("h1").refusing());
     FleetView.Host h1 = host("h1");
     assertThat(h1.nackedVersion()).isEqualTo(first.getSnapshot().getVersion());
@@ -94,15 +99,20 @@ class ControlPlaneCoreTest {
     core.replaceRoutes(Fixtures.base("2"));
     RouteResponse a2 = a.next();
     RouteResponse b2 = b.next();
-    assertThat(a2.getSnapshot().getVersion()).startsWith("2.").isEqualTo(b2.getSnapshot().getVersion());
-    assertThat(List.of(a1.getNonce(), b1.getNonce(), a2.getNonce(), b2.getNonce())).doesNotHaveDuplicates();
+    assertThat(a2.getSnapshot().getVersion())
+        .startsWith("2.")
+        .isEqualTo(b2.getSnapshot().getVersion());
+    assertThat(List.of(a1.getNonce(), b1.getNonce(), a2.getNonce(), b2.getNonce()))
+        .doesNotHaveDuplicates();
   }
 
   @Test
   void invalidRoutesAreRefusedAndThePreviousKeepServing() {
     String before = core.current().getVersion();
-    var bad = Fixtures.base("2").toBuilder().setServices(1, Fixtures.base("2").getServices(0)).build();
-    assertThatThrownBy(() -> core.replaceRoutes(bad)).isInstanceOf(InvalidInputException.class)
+    var bad =
+        Fixtures.base("2").toBuilder().setServices(1, Fixtures.base("2").getServices(0)).build();
+    assertThatThrownBy(() -> core.replaceRoutes(bad))
+        .isInstanceOf(InvalidInputException.class)
         .hasMessageContaining("already used");
     assertThat(core.current().getVersion()).isEqualTo(before);
   }
@@ -123,7 +133,8 @@ class ControlPlaneCoreTest {
   @Test
   void aStreamWithoutNodeIdIsRefused() throws Exception {
     FakeAgent agent = FakeAgent.open(channel, Node.getDefaultInstance(), false);
-    assertThat(agent.closed.get(5, TimeUnit.SECONDS).getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(agent.closed.get(5, TimeUnit.SECONDS).getCode())
+        .isEqualTo(Status.Code.INVALID_ARGUMENT);
   }
 
   @Test
@@ -147,19 +158,27 @@ class ControlPlaneCoreTest {
   void healthyServingHostsAreMergedAndPushedThenRemovedWhenTheCheckFails() throws Exception {
     FakeAgent watcher = FakeAgent.open(channel, node("w", "10.0.0.9"), false);
     watcher.next();
-    HeartbeatResponse response = beat(heartbeat(node("h1", "10.0.0.5"), HostState.SERVING,
-        local("users", 8080, true), local("unrouted", 7000, true)));
+    HeartbeatResponse response =
+        beat(
+            heartbeat(
+                node("h1", "10.0.0.5"),
+                HostState.SERVING,
+                local("users", 8080, true),
+                local("unrouted", 7000, true)));
     assertThat(response.getHeartbeatIntervalMs()).isEqualTo(10_000);
     assertThat(response.getDrain()).isFalse();
     RouteResponse merged = watcher.next();
-    assertThat(merged.getSnapshot().getServices(0).getEndpointsList()).extracting(Endpoint::getAddress)
+    assertThat(merged.getSnapshot().getServices(0).getEndpointsList())
+        .extracting(Endpoint::getAddress)
         .containsExactly("10.0.0.1", "10.0.0.5");
-    assertThat(host("h1").localServices()).extracting(FleetView.LocalService::note)
+    assertThat(host("h1").localServices())
+        .extracting(FleetView.LocalService::note)
         .containsExactly("", "no such service in the routes");
 
     beat(heartbeat(node("h1", "10.0.0.5"), HostState.SERVING, local("users", 8080, false)));
     assertThat(watcher.next().getSnapshot().getServices(0).getEndpointsCount()).isEqualTo(1);
-    assertThat(host("h1").localServices().get(0).note()).isEqualTo("check failing: connection refused");
+    assertThat(host("h1").localServices().get(0).note())
+        .isEqualTo("check failing: connection refused");
   }
 
   @Test
@@ -184,8 +203,8 @@ class ControlPlaneCoreTest {
     assertThat(host("h1").state()).isEqualTo("LOST");
     assertThat(host("h1").lastHeartbeatAgeMs()).isEqualTo(30_001);
     // Registration is a function of the inputs: back to the version without h1.
-    assertThat(core.current().getVersion()).isEqualTo(SnapshotMerge.merge(Fixtures.base("1"), java.util.Map.of())
-        .getVersion());
+    assertThat(core.current().getVersion())
+        .isEqualTo(SnapshotMerge.merge(Fixtures.base("1"), java.util.Map.of()).getVersion());
   }
 
   @Test
@@ -208,7 +227,8 @@ class ControlPlaneCoreTest {
   @Test
   void aHeartbeatWithoutNodeIdIsRefused() {
     assertThatThrownBy(() -> beat(HeartbeatRequest.getDefaultInstance()))
-        .isInstanceOfSatisfying(StatusRuntimeException.class,
+        .isInstanceOfSatisfying(
+            StatusRuntimeException.class,
             e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT));
   }
 }

@@ -16,7 +16,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
-/** The agent's side of a route stream, driven by hand. Waits are bounded queue polls, not sleeps. */
+/**
+ * The agent's side of a route stream, driven by hand. Waits are bounded queue polls, not sleeps.
+ */
 final class FakeAgent implements ClientResponseObserver<RouteRequest, RouteResponse> {
 
   private final BlockingQueue<RouteResponse> responses = new LinkedBlockingQueue<>();
@@ -28,7 +30,10 @@ final class FakeAgent implements ClientResponseObserver<RouteRequest, RouteRespo
     this.manualFlow = manualFlow;
   }
 
-  /** Opens a stream; with {@code manualFlow} the agent accepts one response, then only what {@link #request} allows. */
+  /**
+   * Opens a stream; with {@code manualFlow} the agent accepts one response, then only what {@link
+   * #request} allows.
+   */
   static FakeAgent open(Channel channel, Node node, boolean manualFlow) {
     FakeAgent agent = new FakeAgent(manualFlow);
     RouteDiscoveryGrpc.newStub(channel).streamRoutes(agent);
@@ -60,13 +65,20 @@ final class FakeAgent implements ClientResponseObserver<RouteRequest, RouteRespo
   }
 
   void ack(RouteResponse response) {
-    requests.onNext(RouteRequest.newBuilder().setVersionInfo(response.getSnapshot().getVersion())
-        .setResponseNonce(response.getNonce()).build());
+    requests.onNext(
+        RouteRequest.newBuilder()
+            .setVersionInfo(response.getSnapshot().getVersion())
+            .setResponseNonce(response.getNonce())
+            .build());
   }
 
   void nack(RouteResponse response, String stillApplied, List<String> errors) {
-    requests.onNext(RouteRequest.newBuilder().setVersionInfo(stillApplied).setResponseNonce(response.getNonce())
-        .addAllErrors(errors).build());
+    requests.onNext(
+        RouteRequest.newBuilder()
+            .setVersionInfo(stillApplied)
+            .setResponseNonce(response.getNonce())
+            .addAllErrors(errors)
+            .build());
   }
 
   void hangUp() {

@@ -27,16 +27,20 @@ class SnapshotMergeTest {
   @Test
   void registeredEndpointsFollowTheBaseOnesAndChangeTheVersion() {
     RouteSnapshot plain = SnapshotMerge.merge(Fixtures.base("7"), Map.of());
-    RouteSnapshot merged = SnapshotMerge.merge(Fixtures.base("7"),
-        Map.of("users", List.of(ep("10.0.0.2", 8080), ep("10.0.0.3", 8080))));
-    assertThat(merged.getServices(0).getEndpointsList()).extracting(Endpoint::getAddress)
+    RouteSnapshot merged =
+        SnapshotMerge.merge(
+            Fixtures.base("7"),
+            Map.of("users", List.of(ep("10.0.0.2", 8080), ep("10.0.0.3", 8080))));
+    assertThat(merged.getServices(0).getEndpointsList())
+        .extracting(Endpoint::getAddress)
         .containsExactly("10.0.0.1", "10.0.0.2", "10.0.0.3");
     assertThat(merged.getVersion()).startsWith("7.").isNotEqualTo(plain.getVersion());
   }
 
   @Test
   void anEndpointTheBaseAlreadyListsIsNotAddedTwice() {
-    RouteSnapshot merged = SnapshotMerge.merge(Fixtures.base("7"), Map.of("users", List.of(ep("10.0.0.1", 8080))));
+    RouteSnapshot merged =
+        SnapshotMerge.merge(Fixtures.base("7"), Map.of("users", List.of(ep("10.0.0.1", 8080))));
     assertThat(merged.getServices(0).getEndpointsCount()).isEqualTo(1);
     assertThat(SnapshotValidator.validate(merged)).isEmpty();
   }
@@ -44,15 +48,20 @@ class SnapshotMergeTest {
   @Test
   void namesTheRoutesDoNotHaveAreIgnored() {
     RouteSnapshot plain = SnapshotMerge.merge(Fixtures.base("7"), Map.of());
-    RouteSnapshot merged = SnapshotMerge.merge(Fixtures.base("7"), Map.of("nope", List.of(ep("10.0.0.2", 1))));
+    RouteSnapshot merged =
+        SnapshotMerge.merge(Fixtures.base("7"), Map.of("nope", List.of(ep("10.0.0.2", 1))));
     assertThat(merged).isEqualTo(plain);
   }
 
   @Test
   void serviceOrderDoesNotChangeTheContentHash() {
     RouteSnapshot base = Fixtures.base("7");
-    RouteSnapshot reversed = base.toBuilder().clearServices()
-        .addServices(base.getServices(1)).addServices(base.getServices(0)).build();
+    RouteSnapshot reversed =
+        base.toBuilder()
+            .clearServices()
+            .addServices(base.getServices(1))
+            .addServices(base.getServices(0))
+            .build();
     assertThat(SnapshotMerge.merge(reversed, Map.of()).getVersion())
         .isEqualTo(SnapshotMerge.merge(base, Map.of()).getVersion());
   }
@@ -61,7 +70,9 @@ class SnapshotMergeTest {
   void aLongBaseVersionIsCutSoTheVersionStaysValid() {
     String longVersion = "v".repeat(128);
     RouteSnapshot merged = SnapshotMerge.merge(Fixtures.base(longVersion), Map.of());
-    assertThat(merged.getVersion()).hasSize(128).startsWith("v".repeat(SnapshotMerge.MAX_BASE_VERSION) + ".");
+    assertThat(merged.getVersion())
+        .hasSize(128)
+        .startsWith("v".repeat(SnapshotMerge.MAX_BASE_VERSION) + ".");
     assertThat(SnapshotValidator.validate(merged)).isEmpty();
   }
 }

@@ -39,24 +39,28 @@ class RouteSnapshotsTest {
             protocol: HTTP
             local_port: 9101
             endpoints: [ { address: 10.0.0.1, port: 80 } ]
-        """ + extra.indent(4);
+        """
+        + extra.indent(4);
   }
 
   @Test
   void parsesTheDocumentedExample() throws Exception {
     RouteSnapshot snapshot = RouteSnapshots.parse(example());
     assertThat(snapshot.getVersion()).isEqualTo("42");
-    assertThat(snapshot.getServicesList()).extracting(s -> s.getName())
+    assertThat(snapshot.getServicesList())
+        .extracting(s -> s.getName())
         .containsExactly("users-api", "users-api-v2", "postgres-main");
     assertThat(snapshot.getServices(0).getEndpoints(1).getWeight()).isEqualTo(2);
     assertThat(snapshot.getServices(0).getEndpoints(0).hasWeight()).isFalse();
-    assertThat(snapshot.getServices(0).getRoutes(0).getRetries().getOnList()).containsExactly("5xx", "reset");
+    assertThat(snapshot.getServices(0).getRoutes(0).getRetries().getOnList())
+        .containsExactly("5xx", "reset");
     assertThat(snapshot.getServices(2).getProtocol()).isEqualTo(Protocol.TCP);
   }
 
   @Test
   void acceptsJsonAndCamelCaseNames() throws Exception {
-    String json = """
+    String json =
+        """
         {"version": "7", "services": [{"name": "a", "protocol": "TCP", "localPort": 2000,
           "endpoints": [{"address": "::1", "port": 5432}]}]}""";
     RouteSnapshot snapshot = RouteSnapshots.parse(json.getBytes(StandardCharsets.UTF_8));
@@ -65,16 +69,21 @@ class RouteSnapshotsTest {
 
   @Test
   void anEmptyEndpointListIsValid() {
-    assertThat(problems("""
+    assertThat(
+            problems(
+                """
         version: "1"
         services:
           - { name: empty, protocol: TCP, local_port: 2000, endpoints: [] }
-        """)).isEmpty();
+        """))
+        .isEmpty();
   }
 
   @Test
   void reportsEveryProblemAtOnceWithItsPath() {
-    assertThat(problems("""
+    assertThat(
+            problems(
+                """
         version: "1"
         services:
           - name: users-api
@@ -88,16 +97,19 @@ class RouteSnapshotsTest {
             protocol: TCP
             local_port: 15432
             endpoints: []
-        """)).containsExactly(
-        "services[1].name: \"users-api\" is already used by services[0]",
-        "services[1].local_port: 15432 is already used by services[0]",
-        "services[0].endpoints[0].address: \"10.0.1\" is not a valid IPv4 address",
-        "services[0].routes[0].targets[1].service: no service named \"users-v3\"");
+        """))
+        .containsExactly(
+            "services[1].name: \"users-api\" is already used by services[0]",
+            "services[1].local_port: 15432 is already used by services[0]",
+            "services[0].endpoints[0].address: \"10.0.1\" is not a valid IPv4 address",
+            "services[0].routes[0].targets[1].service: no service named \"users-v3\"");
   }
 
   @Test
   void unknownFieldsAndWrongTypesAreNamed() {
-    assertThat(problems("""
+    assertThat(
+            problems(
+                """
         version: 42
         services:
           - name: svc
@@ -105,27 +117,35 @@ class RouteSnapshotsTest {
             local_port: "9101"
             endpoint: []
             endpoints: { address: x }
-        """)).containsExactly(
-        "version: expected a string, got number 42 (quote it)",
-        "services[0].protocol: \"HTTPS\" is not one of HTTP, HTTP2, GRPC, TCP, THRIFT",
-        "services[0].local_port: expected a whole number, got string \"9101\"",
-        "services[0].endpoint: unknown field (known fields: name, protocol, local_port, endpoints, routes, "
-            + "connect_timeout_ms, circuit_breakers, outlier_detection, health_check, zone_aware)",
-        "services[0].endpoints: expected a list, got an object");
+        """))
+        .containsExactly(
+            "version: expected a string, got number 42 (quote it)",
+            "services[0].protocol: \"HTTPS\" is not one of HTTP, HTTP2, GRPC, TCP, THRIFT",
+            "services[0].local_port: expected a whole number, got string \"9101\"",
+            "services[0].endpoint: unknown field (known fields: name, protocol, local_port, endpoints, routes, "
+                + "connect_timeout_ms, circuit_breakers, outlier_detection, health_check, zone_aware)",
+            "services[0].endpoints: expected a list, got an object");
   }
 
   @Test
   void syntaxErrorsAndDuplicateKeysAreReportedWithTheirLine() {
-    assertThat(problems("version: \"1\"\nservices: [ {name: a\n")).singleElement().asString()
+    assertThat(problems("version: \"1\"\nservices: [ {name: a\n"))
+        .singleElement()
+        .asString()
         .startsWith("syntax error at line");
-    assertThat(problems("version: \"1\"\nversion: \"2\"\n")).singleElement().asString()
+    assertThat(problems("version: \"1\"\nversion: \"2\"\n"))
+        .singleElement()
+        .asString()
         .contains("Duplicate field 'version'");
     assertThat(problems("")).containsExactly("the document is empty");
     assertThat(problems("[1, 2]")).containsExactly("expected an object, got a list");
   }
 
   @ParameterizedTest(name = "{0}")
-  @CsvSource(delimiter = '|', textBlock = """
+  @CsvSource(
+      delimiter = '|',
+      textBlock =
+          """
       name                                                   | version: "1"\\nservices: [ { name: '', protocol: TCP, local_port: 2000 } ]                     | services[0].name: must not be empty
       uppercase name                                         | version: "1"\\nservices: [ { name: Users, protocol: TCP, local_port: 2000 } ]                  | services[0].name: "Users" may hold only lowercase letters, digits, '.', '_' and '-', and must start with a letter or digit
       dot-dot name                                           | version: "1"\\nservices: [ { name: '..', protocol: TCP, local_port: 2000 } ]                   | services[0].name: ".." may hold only lowercase letters, digits, '.', '_' and '-', and must start with a letter or digit
@@ -145,7 +165,10 @@ class RouteSnapshotsTest {
   }
 
   @ParameterizedTest(name = "{0}")
-  @CsvSource(delimiter = '|', textBlock = """
+  @CsvSource(
+      delimiter = '|',
+      textBlock =
+          """
       empty address       | { address: '', port: 80 }                      | services[0].endpoints[1].address: must not be empty
       bad ipv4            | { address: 10.0.0.256, port: 80 }              | services[0].endpoints[1].address: "10.0.0.256" is not a valid IPv4 address
       bad ipv6            | { address: '2001:db8::g', port: 80 }           | services[0].endpoints[1].address: "2001:db8::g" is not a valid IPv6 address
@@ -161,19 +184,24 @@ class RouteSnapshotsTest {
       float port          | { address: 10.0.0.2, port: 80.5 }              | services[0].endpoints[1].port: expected a whole number, got 80.5
       """)
   void endpointRules(String rule, String endpoint, String expected) {
-    String yaml = """
+    String yaml =
+        """
         version: "1"
         services:
           - name: svc
             protocol: HTTP
             local_port: 9101
             endpoints: [ { address: 10.0.0.1, port: 80 }, %s ]
-        """.formatted(endpoint);
+        """
+            .formatted(endpoint);
     assertThat(problems(yaml)).as(rule).containsExactly(expected);
   }
 
   @ParameterizedTest(name = "{0}")
-  @CsvSource(delimiter = '|', textBlock = """
+  @CsvSource(
+      delimiter = '|',
+      textBlock =
+          """
       no match            | routes: [ { targets: [ { service: svc } ] } ]                                        | services[0].routes[0].match: must be set (prefix, path or regex)
       empty match         | routes: [ { match: {}, targets: [ { service: svc } ] } ]                             | services[0].routes[0].match: must set one of prefix, path or regex
       two specifiers      | routes: [ { match: { prefix: /, path: /a }, targets: [ { service: svc } ] } ]         | services[0].routes[0].match.path: cannot be set together with prefix (set only one of prefix, path, regex)
@@ -192,7 +220,9 @@ class RouteSnapshotsTest {
       retries without on  | routes: [ { match: { prefix: / }, targets: [ { service: svc } ], retries: { attempts: 2 } } ] | services[0].routes[0].retries.on: must list at least one condition when attempts is above 0 (e.g. 5xx, reset)
       """)
   void routeRules(String rule, String routes, String expected) {
-    String yaml = service(routes) + """
+    String yaml =
+        service(routes)
+            + """
           - { name: db, protocol: TCP, local_port: 15432 }
         """;
     assertThat(problems(yaml)).as(rule).containsExactly(expected);
@@ -200,14 +230,22 @@ class RouteSnapshotsTest {
 
   @Test
   void unknownRetryConditionListsTheKnownOnes() {
-    assertThat(problems(service("routes: [ { match: { prefix: / }, targets: [ { service: svc } ], "
-        + "retries: { attempts: 1, on: [ 500s ] } } ]")))
-        .singleElement().asString()
-        .startsWith("services[0].routes[0].retries.on[0]: \"500s\" is not a retry condition Envoy knows (5xx, cancelled,");
+    assertThat(
+            problems(
+                service(
+                    "routes: [ { match: { prefix: / }, targets: [ { service: svc } ], "
+                        + "retries: { attempts: 1, on: [ 500s ] } } ]")))
+        .singleElement()
+        .asString()
+        .startsWith(
+            "services[0].routes[0].retries.on[0]: \"500s\" is not a retry condition Envoy knows (5xx, cancelled,");
   }
 
   @ParameterizedTest(name = "{0}")
-  @CsvSource(delimiter = '|', textBlock = """
+  @CsvSource(
+      delimiter = '|',
+      textBlock =
+          """
       connect timeout      | connect_timeout_ms: 0                                    | services[0].connect_timeout_ms: 0 is out of range (1-600000)
       max connections      | 'circuit_breakers: { max_connections: 0 }'               | services[0].circuit_breakers.max_connections: 0 is out of range (1-1000000)
       max pending          | 'circuit_breakers: { max_pending_requests: 0 }'          | services[0].circuit_breakers.max_pending_requests: 0 is out of range (1-1000000)
@@ -230,11 +268,15 @@ class RouteSnapshotsTest {
 
   @Test
   void anHttpCheckOnATcpServiceIsRefused() {
-    assertThat(problems("""
+    assertThat(
+            problems(
+                """
         version: "1"
         services: [ { name: db, protocol: TCP, local_port: 2000, health_check: { http_path: /health } } ]
-        """)).containsExactly("services[0].health_check.http_path: an HTTP check needs an HTTP, HTTP2 or GRPC "
-        + "service; leave it out for a TCP connect check");
+        """))
+        .containsExactly(
+            "services[0].health_check.http_path: an HTTP check needs an HTTP, HTTP2 or GRPC "
+                + "service; leave it out for a TCP connect check");
   }
 
   @Test

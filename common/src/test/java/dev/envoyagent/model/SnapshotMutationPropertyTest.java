@@ -23,15 +23,24 @@ import net.jqwik.api.Provide;
 class SnapshotMutationPropertyTest {
 
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final Pattern PATH = Pattern.compile(
-      "([a-z_][a-z0-9_]*(\\[[^\\]]+])*)(\\.[a-z_][a-z0-9_]*(\\[[^\\]]+])*)*", Pattern.CASE_INSENSITIVE);
+  private static final Pattern PATH =
+      Pattern.compile(
+          "([a-z_][a-z0-9_]*(\\[[^\\]]+])*)(\\.[a-z_][a-z0-9_]*(\\[[^\\]]+])*)*",
+          Pattern.CASE_INSENSITIVE);
 
-  enum Op { REMOVE, REPLACE, ADD_UNKNOWN, DUPLICATE_ELEMENT, CLEAR }
+  enum Op {
+    REMOVE,
+    REPLACE,
+    ADD_UNKNOWN,
+    DUPLICATE_ELEMENT,
+    CLEAR
+  }
 
   record Mutation(Op op, int target, JsonNode value, String name) {}
 
   @Property(tries = 1000)
-  void mutatedSnapshotsValidateOrFailWithPaths(@ForAll("mutations") List<Mutation> mutations) throws Exception {
+  void mutatedSnapshotsValidateOrFailWithPaths(@ForAll("mutations") List<Mutation> mutations)
+      throws Exception {
     JsonNode tree = new YAMLMapper().readTree(RouteSnapshotsTest.example());
     for (Mutation mutation : mutations) {
       apply(tree, mutation);
@@ -52,23 +61,31 @@ class SnapshotMutationPropertyTest {
 
   @Provide
   Arbitrary<List<Mutation>> mutations() {
-    Arbitrary<JsonNode> values = Arbitraries.oneOf(
-        Arbitraries.strings().ofMaxLength(70).map(s -> (JsonNode) JsonNodeFactory.instance.textNode(s)),
-        Arbitraries.longs().map(l -> (JsonNode) JsonNodeFactory.instance.numberNode(l)),
-        Arbitraries.integers().between(-5, 70_000).map(i -> (JsonNode) JsonNodeFactory.instance.numberNode(i)),
-        Arbitraries.doubles().map(d -> (JsonNode) JsonNodeFactory.instance.numberNode(d)),
-        Arbitraries.of(true, false).map(b -> (JsonNode) JsonNodeFactory.instance.booleanNode(b)),
-        Arbitraries.of("HTTP", "TCP", "GRPC", "users-api", "/", "10.0.0.1", "::1", "5xx", "nope")
-            .map(s -> (JsonNode) JsonNodeFactory.instance.textNode(s)),
-        Arbitraries.just(JsonNodeFactory.instance.nullNode()),
-        Arbitraries.just(JsonNodeFactory.instance.objectNode()),
-        Arbitraries.just(JsonNodeFactory.instance.arrayNode()));
-    Arbitrary<Mutation> mutation = Combinators.combine(
-            Arbitraries.of(Op.class),
-            Arbitraries.integers().between(0, 200),
-            values,
-            Arbitraries.strings().withCharRange('a', 'z').ofMinLength(1).ofMaxLength(12))
-        .as(Mutation::new);
+    Arbitrary<JsonNode> values =
+        Arbitraries.oneOf(
+            Arbitraries.strings()
+                .ofMaxLength(70)
+                .map(s -> (JsonNode) JsonNodeFactory.instance.textNode(s)),
+            Arbitraries.longs().map(l -> (JsonNode) JsonNodeFactory.instance.numberNode(l)),
+            Arbitraries.integers()
+                .between(-5, 70_000)
+                .map(i -> (JsonNode) JsonNodeFactory.instance.numberNode(i)),
+            Arbitraries.doubles().map(d -> (JsonNode) JsonNodeFactory.instance.numberNode(d)),
+            Arbitraries.of(true, false)
+                .map(b -> (JsonNode) JsonNodeFactory.instance.booleanNode(b)),
+            Arbitraries.of(
+                    "HTTP", "TCP", "GRPC", "users-api", "/", "10.0.0.1", "::1", "5xx", "nope")
+                .map(s -> (JsonNode) JsonNodeFactory.instance.textNode(s)),
+            Arbitraries.just(JsonNodeFactory.instance.nullNode()),
+            Arbitraries.just(JsonNodeFactory.instance.objectNode()),
+            Arbitraries.just(JsonNodeFactory.instance.arrayNode()));
+    Arbitrary<Mutation> mutation =
+        Combinators.combine(
+                Arbitraries.of(Op.class),
+                Arbitraries.integers().between(0, 200),
+                values,
+                Arbitraries.strings().withCharRange('a', 'z').ofMinLength(1).ofMaxLength(12))
+            .as(Mutation::new);
     return mutation.list().ofMinSize(1).ofMaxSize(5);
   }
 
@@ -80,7 +97,8 @@ class SnapshotMutationPropertyTest {
     if (node instanceof ObjectNode object) {
       List<String> names = new ArrayList<>();
       object.fieldNames().forEachRemaining(names::add);
-      String field = names.isEmpty() ? mutation.name() : names.get(mutation.target() % names.size());
+      String field =
+          names.isEmpty() ? mutation.name() : names.get(mutation.target() % names.size());
       switch (mutation.op()) {
         case REMOVE -> object.remove(field);
         case REPLACE -> object.set(field, mutation.value().deepCopy());

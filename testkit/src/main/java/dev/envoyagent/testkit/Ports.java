@@ -13,27 +13,27 @@ import java.util.concurrent.ConcurrentHashMap;
  * and a test that asked twice (say, for Envoy's admin and a listener) must get two ports.
  */
 public final class Ports {
-    private static final Set<Integer> HANDED_OUT = ConcurrentHashMap.newKeySet();
+  private static final Set<Integer> HANDED_OUT = ConcurrentHashMap.newKeySet();
 
-    private Ports() {
-    }
+  private Ports() {}
 
-    public static int free() {
-        for (int attempt = 0; attempt < 100; attempt++) {
-            int port = probe();
-            if (HANDED_OUT.add(port)) {
-                return port;
-            }
-        }
-        throw new IllegalStateException("no loopback port that was not handed out before, after 100 tries");
+  public static int free() {
+    for (int attempt = 0; attempt < 100; attempt++) {
+      int port = probe();
+      if (HANDED_OUT.add(port)) {
+        return port;
+      }
     }
+    throw new IllegalStateException(
+        "no loopback port that was not handed out before, after 100 tries");
+  }
 
-    private static int probe() {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            s.setReuseAddress(true);
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+  private static int probe() {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      s.setReuseAddress(true);
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
+  }
 }

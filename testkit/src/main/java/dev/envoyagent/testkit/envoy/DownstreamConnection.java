@@ -5,34 +5,34 @@ import java.net.Socket;
 
 /** One accepted connection; "idle" means between HTTP requests, so a drain may close it safely. */
 final class DownstreamConnection {
-    final Socket socket;
-    final ActiveListener listener;
-    private volatile boolean idle;
-    private volatile boolean closed;
+  final Socket socket;
+  final ActiveListener listener;
+  private volatile boolean idle;
+  private volatile boolean closed;
 
-    DownstreamConnection(Socket socket, ActiveListener listener) {
-        this.socket = socket;
-        this.listener = listener;
-    }
+  DownstreamConnection(Socket socket, ActiveListener listener) {
+    this.socket = socket;
+    this.listener = listener;
+  }
 
-    void idle(boolean value) {
-        idle = value;
-    }
+  void idle(boolean value) {
+    idle = value;
+  }
 
-    boolean idle() {
-        return idle;
-    }
+  boolean idle() {
+    return idle;
+  }
 
-    boolean closed() {
-        return closed;
-    }
+  boolean closed() {
+    return closed;
+  }
 
-    void close() {
-        closed = true;
-        try {
-            socket.close();
-        } catch (IOException ignored) {
-            // closing is best effort
-        }
+  void close() {
+    closed = true;
+    try {
+      socket.close();
+    } catch (IOException ignored) {
+      // closing is best effort
     }
+  }
 }

@@ -8,28 +8,28 @@ import java.time.ZoneOffset;
 
 /** A clock that moves only when the test says so. */
 final class ManualClock extends Clock {
-    private volatile Instant now;
+  private volatile Instant now;
 
-    ManualClock(Instant start) {
-        this.now = start;
-    }
+  ManualClock(Instant start) {
+    this.now = start;
+  }
 
-    void advance(Duration d) {
-        now = now.plus(d);
-    }
+  void advance(Duration d) {
+    now = now.plus(d);
+  }
 
-    @Override
-    public ZoneId getZone() {
-        return ZoneOffset.UTC;
-    }
+  @Override
+  public ZoneId getZone() {
+    return ZoneOffset.UTC;
+  }
 
-    @Override
-    public Clock withZone(ZoneId zone) {
-        return this;
-    }
+  @Override
+  public Clock withZone(ZoneId zone) {
+    return this;
+  }
 
-    @Override
-    public Instant instant() {
-        return now;
-    }
+  @Override
+  public Instant instant() {
+    return now;
+  }
 }
