@@ -10,12 +10,12 @@ import dev.envoyagent.render.EnvoyConfigRenderer;
 import dev.envoyagent.render.RenderSettings;
 import dev.envoyagent.render.RenderedConfig;
 import dev.envoyagent.render.RenderedFiles;
+import dev.envoyagent.support.Sha256;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Collections;
 import java.util.HexFormat;
 import java.util.Optional;
@@ -137,18 +137,14 @@ record LaunchPlan(
 
   /** What Envoy reads only at start, for these files run by this command (and binary file). */
   static String launchDigest(RenderedFiles files, EnvoyCommand epochZero) {
-    try {
-      MessageDigest sha = MessageDigest.getInstance("SHA-256");
-      sha.update(files.bootstrapDigest().getBytes(StandardCharsets.UTF_8));
-      for (String arg : epochZero.argv()) {
-        sha.update(arg.getBytes(StandardCharsets.UTF_8));
-        sha.update((byte) 0);
-      }
-      sha.update(binaryIdentity(epochZero.binary()).getBytes(StandardCharsets.UTF_8));
-      return HexFormat.of().formatHex(sha.digest());
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every JDK has SHA-256", e);
+    MessageDigest sha = Sha256.newDigest();
+    sha.update(files.bootstrapDigest().getBytes(StandardCharsets.UTF_8));
+    for (String arg : epochZero.argv()) {
+      sha.update(arg.getBytes(StandardCharsets.UTF_8));
+      sha.update((byte) 0);
     }
+    sha.update(binaryIdentity(epochZero.binary()).getBytes(StandardCharsets.UTF_8));
+    return HexFormat.of().formatHex(sha.digest());
   }
 
   /** A new Envoy installed at the same path needs a restart too: size and mtime tell it apart. */

@@ -12,7 +12,7 @@ import dev.envoyagent.envoy.EnvoyAdmin;
 import dev.envoyagent.envoy.EnvoyProcess;
 import dev.envoyagent.report.HeartbeatReporter;
 import dev.envoyagent.report.LocalChecks;
-import dev.envoyagent.source.ChannelFactory;
+import dev.envoyagent.support.ChannelFactory;
 import java.io.IOException;
 import java.security.SecureRandom;
 import java.time.Duration;

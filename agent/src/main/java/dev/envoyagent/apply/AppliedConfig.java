@@ -3,6 +3,7 @@ package dev.envoyagent.apply;
 import dev.envoyagent.api.v1.RouteSnapshot;
 import dev.envoyagent.render.RenderedConfig;
 import dev.envoyagent.render.RenderedFiles;
+import dev.envoyagent.support.AtomicFiles;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.StringWriter;

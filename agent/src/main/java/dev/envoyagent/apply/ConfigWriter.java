@@ -2,6 +2,7 @@ package dev.envoyagent.apply;
 
 import dev.envoyagent.render.RenderedConfig;
 import dev.envoyagent.render.RenderedFiles;
+import dev.envoyagent.support.AtomicFiles;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;

@@ -3,6 +3,8 @@ package dev.envoyagent.apply;
 import dev.envoyagent.api.v1.RouteSnapshot;
 import dev.envoyagent.model.InvalidInputException;
 import dev.envoyagent.model.RouteSnapshots;
+import dev.envoyagent.support.AtomicFiles;
+import dev.envoyagent.support.Sha256;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -106,11 +108,6 @@ public final class VersionHistory {
   }
 
   static String sha256(byte[] content) {
-    try {
-      return java.util.HexFormat.of()
-          .formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(content));
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every JDK has SHA-256", e);
-    }
+    return Sha256.hex(content);
   }
 }

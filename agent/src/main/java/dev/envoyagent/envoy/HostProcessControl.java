@@ -1,6 +1,6 @@
 package dev.envoyagent.envoy;
 
-import dev.envoyagent.apply.AtomicFiles;
+import dev.envoyagent.support.AtomicFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

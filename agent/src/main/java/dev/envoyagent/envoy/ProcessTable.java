@@ -2,7 +2,7 @@ package dev.envoyagent.envoy;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.envoyagent.apply.AtomicFiles;
+import dev.envoyagent.support.AtomicFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -8,6 +8,7 @@ import dev.envoyagent.config.Delivery;
 import dev.envoyagent.model.InvalidInputException;
 import dev.envoyagent.model.Problem;
 import dev.envoyagent.model.SnapshotValidator;
+import dev.envoyagent.support.Sha256;
 import io.envoyproxy.envoy.config.bootstrap.v3.Admin;
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
@@ -19,7 +20,6 @@ import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
@@ -170,10 +170,6 @@ public final class EnvoyConfigRenderer {
   }
 
   private static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every JDK has SHA-256", e);
-    }
+    return Sha256.newDigest();
   }
 }

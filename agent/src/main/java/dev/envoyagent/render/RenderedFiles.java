@@ -1,8 +1,8 @@
 package dev.envoyagent.render;
 
+import dev.envoyagent.support.Sha256;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Collections;
 import java.util.HexFormat;
 import java.util.Map;
@@ -42,10 +42,6 @@ public record RenderedFiles(String version, byte[] bootstrap, SortedMap<String, 
   }
 
   private static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every JDK has SHA-256", e);
-    }
+    return Sha256.newDigest();
   }
 }

@@ -4,7 +4,7 @@ import dev.envoyagent.api.v1.HeartbeatGrpc;
 import dev.envoyagent.api.v1.HeartbeatRequest;
 import dev.envoyagent.api.v1.HeartbeatResponse;
 import dev.envoyagent.config.AgentSettings.ListenAddress;
-import dev.envoyagent.source.ChannelFactory;
+import dev.envoyagent.support.ChannelFactory;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -147,7 +147,7 @@ public final class HeartbeatReporter implements AutoCloseable {
           "heartbeat failed target={} status={} reason=\"{}\"; retrying every interval on the next address",
           target,
           status.getCode(),
-          dev.envoyagent.source.ControlPlaneClient.reason(status));
+          dev.envoyagent.support.GrpcReason.of(status));
       failing = true;
     }
     if (channel != null) {

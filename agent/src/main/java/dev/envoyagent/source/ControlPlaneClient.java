@@ -5,7 +5,9 @@ import dev.envoyagent.api.v1.RouteDiscoveryGrpc;
 import dev.envoyagent.api.v1.RouteRequest;
 import dev.envoyagent.api.v1.RouteResponse;
 import dev.envoyagent.config.AgentSettings.ListenAddress;
-import dev.envoyagent.envoy.Backoff;
+import dev.envoyagent.support.Backoff;
+import dev.envoyagent.support.ChannelFactory;
+import dev.envoyagent.support.GrpcReason;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
@@ -198,31 +200,9 @@ public final class ControlPlaneClient implements AutoCloseable {
         "control plane stream lost target={} status={} reason=\"{}\"",
         target,
         status.getCode(),
-        reason(status));
+        GrpcReason.of(status));
     handler.onConnection(false, target.toString());
     retry(stream, target);
-  }
-
-  /**
-   * A status for one log line. gRPC describes transport failures only as "io exception" or "ssl
-   * exception" (Netty adds its channel pipeline on a second line); the cause says what happened
-   * (connection refused, a certificate refused, ...), so the description's first line and the
-   * innermost cause's message are given, on one line.
-   */
-  public static String reason(Status status) {
-    String description =
-        status.getDescription() == null ? "" : status.getDescription().strip().split("\n", 2)[0];
-    String cause = null;
-    for (Throwable t = status.getCause(); t != null && t.getCause() != t; t = t.getCause()) {
-      if (t.getMessage() != null && !t.getMessage().isBlank()) {
-        cause = t.getMessage().strip();
-      }
-    }
-    String reason =
-        cause == null || description.contains(cause)
-            ? description
-            : description.isEmpty() ? cause : description + ": " + cause;
-    return reason.replaceAll("\\s+", " ").replace('"', '\'');
   }
 
   private void retry(long stream, ListenAddress target) {

@@ -7,7 +7,7 @@ import dev.envoyagent.api.v1.HeartbeatGrpc;
 import dev.envoyagent.api.v1.HeartbeatRequest;
 import dev.envoyagent.api.v1.HeartbeatResponse;
 import dev.envoyagent.config.AgentSettings.ListenAddress;
-import dev.envoyagent.source.ChannelFactory;
+import dev.envoyagent.support.ChannelFactory;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;

@@ -1,4 +1,4 @@
-package dev.envoyagent.source;
+package dev.envoyagent.support;
 
 import java.io.Closeable;
 import java.io.IOException;

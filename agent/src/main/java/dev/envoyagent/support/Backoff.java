@@ -1,4 +1,4 @@
-package dev.envoyagent.envoy;
+package dev.envoyagent.support;
 
 import java.time.Duration;
 import java.util.Random;

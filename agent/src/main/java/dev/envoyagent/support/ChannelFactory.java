@@ -1,4 +1,4 @@
-package dev.envoyagent.source;
+package dev.envoyagent.support;
 
 import dev.envoyagent.config.AgentSettings.ListenAddress;
 import dev.envoyagent.config.AgentSettings.TlsFiles;

@@ -1,4 +1,4 @@
-package dev.envoyagent.apply;
+package dev.envoyagent.support;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -16,7 +16,7 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 public final class AtomicFiles {
 
-  static final String TEMP_PREFIX = ".tmp-";
+  public static final String TEMP_PREFIX = ".tmp-";
 
   private AtomicFiles() {}
 

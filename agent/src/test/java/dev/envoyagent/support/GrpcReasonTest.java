@@ -1,4 +1,4 @@
-package dev.envoyagent.source;
+package dev.envoyagent.support;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -9,7 +9,7 @@ import javax.net.ssl.SSLHandshakeException;
 import org.junit.jupiter.api.Test;
 
 /** The one-line reason logged when the route stream or a heartbeat fails. */
-class ControlPlaneClientReasonTest {
+class GrpcReasonTest {
 
   @Test
   void transportFailuresSayWhatHappened() {
@@ -19,14 +19,14 @@ class ControlPlaneClientReasonTest {
             .withCause(
                 new IOException(
                     "wrapped", new SSLHandshakeException("Received fatal alert: bad_certificate")));
-    assertThat(ControlPlaneClient.reason(ssl))
+    assertThat(GrpcReason.of(ssl))
         .isEqualTo("ssl exception: Received fatal alert: bad_certificate");
 
     Status refused =
         Status.UNAVAILABLE
             .withDescription("io exception")
             .withCause(new ConnectException("Connection refused: /127.0.0.1:18000"));
-    assertThat(ControlPlaneClient.reason(refused))
+    assertThat(GrpcReason.of(refused))
         .isEqualTo("io exception: Connection refused: /127.0.0.1:18000");
   }
 
@@ -39,18 +39,16 @@ class ControlPlaneClientReasonTest {
                 new IOException(
                     "x",
                     new IOException("unable to find valid certification path\nto \"target\"")));
-    assertThat(ControlPlaneClient.reason(pipeline))
+    assertThat(GrpcReason.of(pipeline))
         .isEqualTo("io exception: unable to find valid certification path to 'target'");
   }
 
   @Test
   void aDescriptionAloneIsKeptAsItIs() {
-    assertThat(
-            ControlPlaneClient.reason(
-                Status.UNAVAILABLE.withDescription("control plane shutting down")))
+    assertThat(GrpcReason.of(Status.UNAVAILABLE.withDescription("control plane shutting down")))
         .isEqualTo("control plane shutting down");
-    assertThat(ControlPlaneClient.reason(Status.UNAVAILABLE)).isEmpty();
-    assertThat(ControlPlaneClient.reason(Status.UNAVAILABLE.withCause(new IOException("reset"))))
+    assertThat(GrpcReason.of(Status.UNAVAILABLE)).isEmpty();
+    assertThat(GrpcReason.of(Status.UNAVAILABLE.withCause(new IOException("reset"))))
         .isEqualTo("reset");
   }
 }
