@@ -105,12 +105,14 @@ public final class AgentDaemon {
     feed.start();
     // The class data sharing check and the exporters after the routes: on a rebooted host, Envoy
     // serving the last known good comes first.
-    ClassDataSharing.Check cds = ClassDataSharing.current();
+    AppCds.Check cds = AppCds.current();
+    metrics.gauge("jvm", "appcds_archive_mapped", () -> cds.state().metric);
+    // Deprecated name (CDS is Envoy's Cluster Discovery Service): dashboards move within a release.
     metrics.gauge("jvm", "cds_archive_mapped", () -> cds.state().metric);
-    if (cds.state() == ClassDataSharing.State.NOT_USED) {
+    if (cds.state() == AppCds.State.NOT_USED) {
       LOG.warn(
-          "class data sharing archive not used (written for another JVM or jar), so starts are slower; "
-              + "write it again: envoy-agent cds-archive --out {}",
+          "AppCDS archive not used (written for another JVM or jar), so starts are slower; "
+              + "write it again: envoy-agent appcds-archive --out {}",
           cds.archive());
     }
     metrics.startJmx();

@@ -19,7 +19,7 @@ import picocli.CommandLine.Command;
       VersionCommand.class,
       ControlPlaneCommand.class,
       FleetCommand.class,
-      CdsArchiveCommand.class
+      AppCdsArchiveCommand.class
     },
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:ok", "1:invalid input or failed operation", "2:usage error"})

@@ -74,6 +74,8 @@ class ObservabilityIT extends FleetItSupport {
         .isZero();
     assertThat(m.samples()).anyMatch(s -> s.name().startsWith("envoy_agent_jvm_memory"));
     assertThat(m.value("envoy_agent_jvm_cds_archive_mapped"))
+        .isEqualTo(m.value("envoy_agent_jvm_appcds_archive_mapped"));
+    assertThat(m.value("envoy_agent_jvm_appcds_archive_mapped"))
         .as("the archive the build wrote is mapped")
         .isEqualTo(1);
 

@@ -28,14 +28,19 @@ import picocli.CommandLine.Option;
  * not match ignores it and starts the slow way.
  */
 @Command(
-    name = "cds-archive",
+    name = "appcds-archive",
+    aliases = "cds-archive",
     description = {
-      "Writes a class data sharing archive for this JVM and agent jar, so that the agent starts faster.",
-      "The launcher uses ENVOY_AGENT_CDS_ARCHIVE, or envoy-agent.jsa beside it, when the file is there."
+      "Writes an AppCDS (class data sharing) archive for this JVM and agent jar, so that the agent"
+          + " starts faster.",
+      "The launcher uses ENVOY_AGENT_APPCDS_ARCHIVE, or envoy-agent.jsa beside it, when the file is"
+          + " there.",
+      "'cds-archive' is a deprecated alias (CDS means Cluster Discovery Service in Envoy); it goes"
+          + " away in the next release."
     })
-final class CdsArchiveCommand implements Callable<Integer> {
+final class AppCdsArchiveCommand implements Callable<Integer> {
 
-  static final String TRAINING_RESOURCES = "/dev/envoyagent/cli/cds-training/";
+  static final String TRAINING_RESOURCES = "/dev/envoyagent/cli/appcds-training/";
   static final long TIMEOUT_S = 180;
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -52,17 +57,21 @@ final class CdsArchiveCommand implements Callable<Integer> {
   public Integer call() throws IOException, InterruptedException {
     PrintWriter stdout = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
+    if (spec.parent() != null
+        && spec.parent().commandLine().getParseResult().originalArgs().contains("cds-archive")) {
+      err.println("envoy-agent: 'cds-archive' is deprecated; use 'appcds-archive'");
+    }
     Path jar = ownJar();
     if (jar == null) {
       err.println(
-          "cds-archive: the agent does not run from a jar file, so there is nothing to archive");
+          "appcds-archive: the agent does not run from a jar file, so there is nothing to archive");
       return ExitCodes.INVALID;
     }
     Path target = out.toAbsolutePath().normalize();
     Path parent = target.getParent();
     if (!Files.isDirectory(parent) || !Files.isWritable(parent)) {
       err.println(
-          "cds-archive: --out "
+          "appcds-archive: --out "
               + target
               + ": directory "
               + parent
@@ -82,14 +91,14 @@ final class CdsArchiveCommand implements Callable<Integer> {
       if (!process.waitFor(TIMEOUT_S, TimeUnit.SECONDS)) {
         process.destroyForcibly();
         err.println(
-            "cds-archive: the training run did not finish within "
+            "appcds-archive: the training run did not finish within "
                 + TIMEOUT_S
                 + " s; no archive written");
         return ExitCodes.INVALID;
       }
       if (process.exitValue() != 0 || !Files.isRegularFile(partial) || Files.size(partial) == 0) {
         err.println(
-            "cds-archive: the training run failed (exit "
+            "appcds-archive: the training run failed (exit "
                 + process.exitValue()
                 + "); no archive written: "
                 + lastLines(training.resolve("training.log")));
@@ -120,7 +129,7 @@ final class CdsArchiveCommand implements Callable<Integer> {
         "-Xmx256m",
         "-cp",
         jar.toString(),
-        CdsTraining.class.getName(),
+        AppCdsTraining.class.getName(),
         "render",
         "--config",
         training.resolve("agent.yaml").toString(),
@@ -133,7 +142,7 @@ final class CdsArchiveCommand implements Callable<Integer> {
   private static Path unpackTraining(Path dir) throws IOException {
     for (String name : List.of("agent.yaml", "routes.yaml")) {
       try (InputStream in =
-          CdsArchiveCommand.class.getResourceAsStream(TRAINING_RESOURCES + name)) {
+          AppCdsArchiveCommand.class.getResourceAsStream(TRAINING_RESOURCES + name)) {
         if (in == null) {
           throw new IOException("training resource " + name + " is missing from the jar");
         }
@@ -147,7 +156,11 @@ final class CdsArchiveCommand implements Callable<Integer> {
     try {
       Path location =
           Path.of(
-              CdsArchiveCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+              AppCdsArchiveCommand.class
+                  .getProtectionDomain()
+                  .getCodeSource()
+                  .getLocation()
+                  .toURI());
       return Files.isRegularFile(location) ? location : null;
     } catch (URISyntaxException | SecurityException e) {
       return null;

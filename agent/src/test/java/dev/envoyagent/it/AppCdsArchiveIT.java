@@ -11,9 +11,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The class data sharing archive: the build writes one beside the launcher, the launcher maps it
  * (the renderer's classes come from it, not from the jar), one that does not fit this JVM and jar
- * is ignored without a word, and {@code cds-archive} replaces it or says why it cannot.
+ * is ignored without a word, and {@code appcds-archive} replaces it or says why it cannot.
  */
-class CdsArchiveIT {
+class AppCdsArchiveIT {
 
   static final String RENDERER_FROM_ARCHIVE =
       "dev.envoyagent.render.EnvoyConfigRenderer source: shared objects file";
@@ -43,7 +43,7 @@ class CdsArchiveIT {
         Map.of(
             "ENVOY_AGENT_JAVA_OPTS",
             ItProcesses.JAVA_OPTS + " -Xlog:class+load",
-            "ENVOY_AGENT_CDS_ARCHIVE",
+            "ENVOY_AGENT_APPCDS_ARCHIVE",
             dir.resolve("absent.jsa").toString());
     ItProcesses.Outcome fromJar =
         ItProcesses.runAgentCommand(
@@ -79,7 +79,7 @@ class CdsArchiveIT {
   void cdsArchiveWritesANewArchiveOrNamesTheOutputItCannotWrite() throws Exception {
     Path archive = dir.resolve("agent.jsa");
     ItProcesses.Outcome written =
-        ItProcesses.runAgentCommand("cds-archive", "--out", archive.toString());
+        ItProcesses.runAgentCommand("appcds-archive", "--out", archive.toString());
     assertThat(written.exitCode()).as(written.output()).isZero();
     assertThat(written.output()).contains("wrote " + archive);
     assertThat(Files.size(archive)).isGreaterThan(1 << 20);
@@ -87,10 +87,12 @@ class CdsArchiveIT {
       assertThat(leftovers).as("no partial file left").containsExactly(archive);
     }
 
+    // The deprecated name still works for one release, and says so.
     ItProcesses.Outcome refused =
         ItProcesses.runAgentCommand("cds-archive", "--out", "/nonexistent/agent.jsa");
     assertThat(refused.exitCode()).isEqualTo(1);
     assertThat(refused.output())
+        .contains("'cds-archive' is deprecated; use 'appcds-archive'")
         .contains("--out /nonexistent/agent.jsa")
         .contains("does not exist or is not writable");
   }

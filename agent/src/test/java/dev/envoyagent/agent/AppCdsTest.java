@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-class ClassDataSharingTest {
+class AppCdsTest {
 
   static final String MAPS =
       """
@@ -17,23 +17,21 @@ class ClassDataSharingTest {
   @Test
   void anArchiveTheJvmMappedIsInUse() {
     var check =
-        ClassDataSharing.of(
+        AppCds.of(
             List.of("-Xmx256m", "-XX:SharedArchiveFile=/var/cache/envoy-agent/envoy-agent.jsa"),
             MAPS);
-    assertThat(check.state()).isEqualTo(ClassDataSharing.State.MAPPED);
+    assertThat(check.state()).isEqualTo(AppCds.State.MAPPED);
     assertThat(check.archive()).isEqualTo("/var/cache/envoy-agent/envoy-agent.jsa");
   }
 
   @Test
   void anArchiveTheJvmDidNotMapIsNotUsed() {
-    var check =
-        ClassDataSharing.of(List.of("-XX:SharedArchiveFile=/opt/agent/envoy-agent.jsa"), MAPS);
-    assertThat(check.state()).isEqualTo(ClassDataSharing.State.NOT_USED);
+    var check = AppCds.of(List.of("-XX:SharedArchiveFile=/opt/agent/envoy-agent.jsa"), MAPS);
+    assertThat(check.state()).isEqualTo(AppCds.State.NOT_USED);
   }
 
   @Test
   void noArchiveIsOff() {
-    assertThat(ClassDataSharing.of(List.of("-Xmx256m"), MAPS).state())
-        .isEqualTo(ClassDataSharing.State.OFF);
+    assertThat(AppCds.of(List.of("-Xmx256m"), MAPS).state()).isEqualTo(AppCds.State.OFF);
   }
 }

@@ -12,7 +12,7 @@ import java.util.Optional;
  * the agent's start, which is how fast a rebooted host serves its last known good routes; after a
  * JDK upgrade the JVM ignores it silently (the launcher keeps it quiet), so the agent says so.
  */
-final class ClassDataSharing {
+final class AppCds {
 
   static final String ARCHIVE_FLAG = "-XX:SharedArchiveFile=";
 
@@ -33,7 +33,7 @@ final class ClassDataSharing {
 
   record Check(State state, String archive) {}
 
-  private ClassDataSharing() {}
+  private AppCds() {}
 
   /** From the JVM's arguments and the text of its /proc/self/maps. */
   static Check of(List<String> jvmArguments, String memoryMaps) {
