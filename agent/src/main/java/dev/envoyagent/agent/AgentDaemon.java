@@ -123,15 +123,15 @@ public final class AgentDaemon {
                 new StatsdReporter(
                         metrics.registry(), new InetSocketAddress(target.host(), target.port()))
                     .start(settings.statsdIntervalMs(), TimeUnit.MILLISECONDS));
-    ScheduledExecutorService reportLoop = Executors.newScheduledThreadPool(2, named("reporting"));
-    Reporting reporting =
-        new Reporting(
+    ScheduledExecutorService healthLoop = Executors.newScheduledThreadPool(2, named("host-health"));
+    HostHealth hostHealth =
+        new HostHealth(
             settings,
             status,
             new HttpEnvoyAdmin(settings.envoy().adminPort(), Duration.ofSeconds(2)),
-            reportLoop,
+            healthLoop,
             identity.instance());
-    reporting.start();
+    hostHealth.start();
     Optional<TerminationWatcher> termination =
         ec2.map(
             metadata ->
@@ -141,9 +141,9 @@ public final class AgentDaemon {
                     Clock.systemUTC(),
                     new SecureRandom()::nextDouble,
                     notice ->
-                        reportLoop.execute(
+                        healthLoop.execute(
                             () ->
-                                reporting.drain(
+                                hostHealth.drain(
                                     "EC2 "
                                         + notice.kind()
                                         + " notice, deadline "
@@ -153,13 +153,13 @@ public final class AgentDaemon {
         new AdminServer(
             settings,
             status,
-            reporting::extras,
-            () -> reportLoop.execute(() -> reporting.drain("asked through POST /drain")),
+            hostHealth::extras,
+            () -> healthLoop.execute(() -> hostHealth.drain("asked through POST /drain")),
             System::currentTimeMillis);
     admin.start();
     SystemdNotifier systemd = SystemdNotifier.fromEnvironment(System.getenv());
     if (systemd.enabled()) {
-      tellSystemd(systemd, status, reportLoop);
+      tellSystemd(systemd, status, healthLoop);
     }
 
     ConfigReload reloads =
@@ -167,7 +167,7 @@ public final class AgentDaemon {
             sourceLoop,
             () -> {
               systemd.notify("RELOADING=1\nMONOTONIC_USEC=" + System.nanoTime() / 1000);
-              reload(settings, supervisor, status, feed, reporting, identity);
+              reload(settings, supervisor, status, feed, hostHealth, identity);
               systemd.notify("READY=1\nSTATUS=reloaded " + configFile);
             },
             System::nanoTime,
@@ -185,11 +185,11 @@ public final class AgentDaemon {
     admin.close();
     termination.ifPresent(TerminationWatcher::close);
     if (exit.get() == Exit.STOP_ENVOY) {
-      reporting.markDraining("the agent is stopping Envoy");
+      hostHealth.markDraining("the agent is stopping Envoy");
     }
-    reporting.close();
-    reportLoop.shutdown();
-    reportLoop.awaitTermination(2, TimeUnit.SECONDS);
+    hostHealth.close();
+    healthLoop.shutdown();
+    healthLoop.awaitTermination(2, TimeUnit.SECONDS);
     feed.stop();
     sourceLoop.shutdown();
     sourceLoop.awaitTermination(2, TimeUnit.SECONDS);
@@ -223,13 +223,13 @@ public final class AgentDaemon {
       Supervisor supervisor,
       StatusBoard status,
       RouteFeed feed,
-      Reporting reporting,
+      HostHealth hostHealth,
       HostIdentity identity) {
     try {
       AgentSettings next = identity.applyTo(AgentConfigLoader.load(configFile));
       supervisor.updateSettings(next);
       feed.reload(next);
-      String restarted = reporting.reload(next);
+      String restarted = hostHealth.reload(next);
       List<String> needRestart = RestartOnly.changed(started, next);
       if (!needRestart.isEmpty()) {
         LOG.warn(

@@ -18,7 +18,7 @@ class PackageRulesTest {
 
   private static final String ROOT = "dev.envoyagent";
   private static final List<String> LEAVES =
-      List.of("source", "render", "apply", "envoy", "report", "ec2", "metrics");
+      List.of("source", "render", "apply", "envoy", "health", "ec2", "metrics");
 
   private static JavaClasses main;
 

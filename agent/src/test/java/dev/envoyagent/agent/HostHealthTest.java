@@ -23,7 +23,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class ReportingTest {
+class HostHealthTest {
 
   @TempDir Path dir;
   final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor();
@@ -94,7 +94,7 @@ class ReportingTest {
             Map.of("team", "payments"),
             "{\"instanceId\":\"i-0abc\"}",
             "MIIsig");
-    Reporting reporting = new Reporting(settings, status, admin, executor, Optional.of(instance));
+    HostHealth reporting = new HostHealth(settings, status, admin, executor, Optional.of(instance));
 
     HeartbeatRequest serving = reporting.heartbeat();
     assertThat(serving.getState()).isEqualTo(HostState.SERVING);

@@ -1,4 +1,4 @@
-package dev.envoyagent.report;
+package dev.envoyagent.health;
 
 import dev.envoyagent.api.v1.HeartbeatGrpc;
 import dev.envoyagent.api.v1.HeartbeatRequest;
@@ -28,9 +28,9 @@ import org.slf4j.LoggerFactory;
  * the single-threaded {@code executor} it is given (and owns: {@link #close()} shuts it down after
  * the last beat), so its channel and counters need no locks and two beats never overlap.
  */
-public final class HeartbeatReporter implements AutoCloseable {
+public final class HeartbeatSender implements AutoCloseable {
 
-  private static final Logger LOG = LoggerFactory.getLogger(HeartbeatReporter.class);
+  private static final Logger LOG = LoggerFactory.getLogger(HeartbeatSender.class);
 
   private final List<ListenAddress> addresses;
   private final ChannelFactory channels;
@@ -49,7 +49,7 @@ public final class HeartbeatReporter implements AutoCloseable {
   private volatile long failed;
   private volatile boolean closed;
 
-  public HeartbeatReporter(
+  public HeartbeatSender(
       List<ListenAddress> addresses,
       ChannelFactory channels,
       Duration interval,

@@ -1,4 +1,4 @@
-package dev.envoyagent.report;
+package dev.envoyagent.health;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -22,7 +22,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
-class HeartbeatReporterTest {
+class HeartbeatSenderTest {
 
   /** Counts beats and how many were in flight at once. */
   private static final class CountingControlPlane extends HeartbeatGrpc.HeartbeatImplBase {
@@ -54,8 +54,8 @@ class HeartbeatReporterTest {
             .build()
             .start();
     ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor();
-    HeartbeatReporter reporter =
-        new HeartbeatReporter(
+    HeartbeatSender reporter =
+        new HeartbeatSender(
             List.of(new ListenAddress("127.0.0.1", server.getPort())),
             new ChannelFactory(Optional.empty(), Duration.ofSeconds(1)),
             Duration.ofMillis(200),

@@ -1,4 +1,4 @@
-package dev.envoyagent.report;
+package dev.envoyagent.health;
 
 import dev.envoyagent.api.v1.LocalServiceStatus;
 import dev.envoyagent.config.AgentSettings.LocalServiceSettings;

@@ -1,4 +1,4 @@
-package dev.envoyagent.report;
+package dev.envoyagent.health;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

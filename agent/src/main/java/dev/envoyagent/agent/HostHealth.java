@@ -10,8 +10,8 @@ import dev.envoyagent.config.AgentSettings;
 import dev.envoyagent.ec2.InstanceIdentity;
 import dev.envoyagent.envoy.EnvoyAdmin;
 import dev.envoyagent.envoy.EnvoyProcess;
-import dev.envoyagent.report.HeartbeatReporter;
-import dev.envoyagent.report.LocalChecks;
+import dev.envoyagent.health.HeartbeatSender;
+import dev.envoyagent.health.LocalChecks;
 import dev.envoyagent.support.ChannelFactory;
 import java.io.IOException;
 import java.security.SecureRandom;
@@ -30,9 +30,9 @@ import org.slf4j.LoggerFactory;
  * them with the agent's and Envoy's state. A host asked to drain says DRAINING from then on, so the
  * control plane deregisters its services.
  */
-final class Reporting implements AutoCloseable {
+final class HostHealth implements AutoCloseable {
 
-  private static final Logger LOG = LoggerFactory.getLogger(Reporting.class);
+  private static final Logger LOG = LoggerFactory.getLogger(HostHealth.class);
 
   private final StatusBoard status;
   private final EnvoyAdmin admin;
@@ -41,18 +41,18 @@ final class Reporting implements AutoCloseable {
   // Replaced together by a reload; read by gauges, /status and heartbeats from other threads.
   private volatile AgentSettings settings;
   private volatile LocalChecks checks;
-  private volatile HeartbeatReporter heartbeats;
+  private volatile HeartbeatSender heartbeats;
   private boolean started;
   private final Optional<dev.envoyagent.api.v1.InstanceIdentity> instance;
 
-  Reporting(
+  HostHealth(
       AgentSettings settings,
       StatusBoard status,
       EnvoyAdmin admin,
       ScheduledExecutorService executor,
       Optional<InstanceIdentity> identity) {
     this.settings = settings;
-    this.instance = identity.map(Reporting::toProto);
+    this.instance = identity.map(HostHealth::toProto);
     this.status = status;
     this.admin = admin;
     this.executor = executor;
@@ -70,7 +70,7 @@ final class Reporting implements AutoCloseable {
    * Heartbeats on a thread of their own: a beat asked for while draining never runs beside a
    * scheduled one, and a slow control plane never delays the local checks.
    */
-  private HeartbeatReporter heartbeatsFor(AgentSettings next) {
+  private HeartbeatSender heartbeatsFor(AgentSettings next) {
     return next.controlPlane()
         .map(
             cp -> {
@@ -83,7 +83,7 @@ final class Reporting implements AutoCloseable {
                         return t;
                       });
               thread.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
-              return new HeartbeatReporter(
+              return new HeartbeatSender(
                   cp.addresses(),
                   new ChannelFactory(cp.tls(), Duration.ofMillis(cp.connectTimeoutMs())),
                   Duration.ofMillis(next.heartbeat().intervalMs()),
@@ -142,7 +142,7 @@ final class Reporting implements AutoCloseable {
       restarted.add("local checks");
     }
     if (heartbeatsChanged || checksChanged) {
-      HeartbeatReporter old = heartbeats;
+      HeartbeatSender old = heartbeats;
       heartbeats = heartbeatsFor(next);
       if (old != null) {
         old.close();
@@ -159,7 +159,7 @@ final class Reporting implements AutoCloseable {
   Map<String, Object> extras() {
     Map<String, Object> extras = new java.util.LinkedHashMap<>();
     AgentSettings settings = this.settings;
-    HeartbeatReporter beats = heartbeats;
+    HeartbeatSender beats = heartbeats;
     var node = settings.node();
     extras.put(
         "node",
@@ -253,7 +253,7 @@ final class Reporting implements AutoCloseable {
     }
     LOG.warn("host draining reason=\"{}\"", why);
     status.error("draining: " + why);
-    HeartbeatReporter current = heartbeats;
+    HeartbeatSender current = heartbeats;
     if (current != null) {
       current.beatNow();
     }
