@@ -1,4 +1,4 @@
-package dev.envoyagent.support;
+package dev.envoyagent.routesfile;
 
 import java.io.Closeable;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package dev.envoyagent.source;
+package dev.envoyagent.routesfile;
 
 import dev.envoyagent.api.v1.RouteSnapshot;
 import dev.envoyagent.model.InvalidInputException;
