@@ -78,9 +78,33 @@ public final class AgentDaemon {
           configFile.toString(),
           java.util.List.of(new dev.envoyagent.model.Problem("envoy.binary", unsupported.get())));
     }
+    Closer closer = new Closer();
+    try {
+      runUntilStopped(settings, identity, ec2, metrics, status, processes, closer);
+    } finally {
+      closer.closeAll();
+    }
+    LOG.info("envoy-agent stopped");
+    return 0;
+  }
+
+  /**
+   * Starts everything, registering each thing with {@code closer} as it starts; waits for a stop.
+   */
+  private void runUntilStopped(
+      AgentSettings settings,
+      HostIdentity identity,
+      Optional<Ec2Metadata> ec2,
+      AgentMetrics metrics,
+      StatusBoard status,
+      HostProcessControl processes,
+      Closer closer)
+      throws InterruptedException, IOException {
     ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(named("supervisor"));
+    closer.onClose("supervisor loop", Closer.executor(loop, Duration.ofSeconds(5)));
     ScheduledExecutorService sourceLoop =
         Executors.newSingleThreadScheduledExecutor(named("routes-source"));
+    closer.onClose("routes-source loop", Closer.executor(sourceLoop, Duration.ofSeconds(2)));
     Supervisor supervisor =
         new Supervisor(
             settings,
@@ -100,9 +124,19 @@ public final class AgentDaemon {
         settings.envoy().binary(),
         settings.envoy().delivery().configName());
     supervisor.start();
+    closer.onClose(
+        "Envoy",
+        () -> {
+          if (exit.get() == Exit.STOP_ENVOY) {
+            supervisor.stopEnvoy(Duration.ofSeconds(settings.envoy().drainTimeS()));
+          } else {
+            LOG.info("leaving Envoy running for the next agent to adopt");
+          }
+        });
 
     RouteFeed feed = new RouteFeed(settings, sourceLoop, supervisor, status);
     feed.start();
+    closer.onClose("route sources", feed::stop);
     // The class data sharing check and the exporters after the routes: on a rebooted host, Envoy
     // serving the last known good comes first.
     AppCds.Check cds = AppCds.current();
@@ -120,10 +154,15 @@ public final class AgentDaemon {
         .statsd()
         .ifPresent(
             target ->
-                new StatsdReporter(
-                        metrics.registry(), new InetSocketAddress(target.host(), target.port()))
+                closer
+                    .register(
+                        "statsd",
+                        new StatsdReporter(
+                            metrics.registry(),
+                            new InetSocketAddress(target.host(), target.port())))
                     .start(settings.statsdIntervalMs(), TimeUnit.MILLISECONDS));
     ScheduledExecutorService healthLoop = Executors.newScheduledThreadPool(2, named("host-health"));
+    closer.onClose("host-health loop", Closer.executor(healthLoop, Duration.ofSeconds(2)));
     HostHealth hostHealth =
         new HostHealth(
             settings,
@@ -132,6 +171,14 @@ public final class AgentDaemon {
             healthLoop,
             identity.instance());
     hostHealth.start();
+    closer.onClose(
+        "host health",
+        () -> {
+          if (exit.get() == Exit.STOP_ENVOY) {
+            hostHealth.markDraining("the agent is stopping Envoy");
+          }
+          hostHealth.close();
+        });
     Optional<TerminationWatcher> termination =
         ec2.map(
             metadata ->
@@ -148,7 +195,7 @@ public final class AgentDaemon {
                                         + notice.kind()
                                         + " notice, deadline "
                                         + notice.deadline()))));
-    termination.ifPresent(TerminationWatcher::start);
+    termination.ifPresent(watcher -> closer.register("EC2 termination watcher", watcher).start());
     AdminServer admin =
         new AdminServer(
             settings,
@@ -157,6 +204,7 @@ public final class AgentDaemon {
             () -> healthLoop.execute(() -> hostHealth.drain("asked through POST /drain")),
             System::currentTimeMillis);
     admin.start();
+    closer.register("agent admin", admin);
     SystemdNotifier systemd = SystemdNotifier.fromEnvironment(System.getenv());
     if (systemd.enabled()) {
       tellSystemd(systemd, status, healthLoop);
@@ -182,26 +230,7 @@ public final class AgentDaemon {
     systemd.notify(
         "STOPPING=1\nSTATUS="
             + (exit.get() == Exit.STOP_ENVOY ? "draining Envoy" : "leaving Envoy running"));
-    admin.close();
-    termination.ifPresent(TerminationWatcher::close);
-    if (exit.get() == Exit.STOP_ENVOY) {
-      hostHealth.markDraining("the agent is stopping Envoy");
-    }
-    hostHealth.close();
-    healthLoop.shutdown();
-    healthLoop.awaitTermination(2, TimeUnit.SECONDS);
-    feed.stop();
-    sourceLoop.shutdown();
-    sourceLoop.awaitTermination(2, TimeUnit.SECONDS);
-    if (exit.get() == Exit.STOP_ENVOY) {
-      supervisor.stopEnvoy(Duration.ofSeconds(settings.envoy().drainTimeS()));
-    } else {
-      LOG.info("leaving Envoy running for the next agent to adopt");
-    }
-    loop.shutdownNow();
-    loop.awaitTermination(5, TimeUnit.SECONDS);
-    LOG.info("envoy-agent stopped");
-    return 0;
+    // The closer stops everything started above, newest first.
   }
 
   private void requestStop(Exit how, String signal) {
@@ -230,6 +259,10 @@ public final class AgentDaemon {
       supervisor.updateSettings(next);
       feed.reload(next);
       String restarted = hostHealth.reload(next);
+      if (!next.logFormat().equals(started.logFormat())) {
+        Logging.configure(next.logFormat(), System.console() != null);
+        restarted += ", logging (" + next.logFormat() + ")";
+      }
       List<String> needRestart = RestartOnly.changed(started, next);
       if (!needRestart.isEmpty()) {
         LOG.warn(
@@ -269,9 +302,6 @@ public final class AgentDaemon {
       }
       if (!before.stateDir().equals(after.stateDir())) {
         changed.add("state_dir");
-      }
-      if (!before.logFormat().equals(after.logFormat())) {
-        changed.add("logging.format");
       }
       if (!before.ec2().equals(after.ec2())) {
         changed.add("ec2");
