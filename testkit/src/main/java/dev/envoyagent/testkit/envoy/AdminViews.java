@@ -144,7 +144,7 @@ final class AdminViews {
               }
               // ConfigDumpHandler::dumpEndpointConfigs: active clusters only; dynamic = added via
               // API;
-              // no version_info and no last_updated (the proto fields are not implemented).
+              // no version_info and no last_updated (Envoy never fills those proto fields).
               ClusterLoadAssignment cla =
                   (c.assignment != null ? c.assignment : c.proto.getLoadAssignment())
                       .toBuilder().setClusterName(c.edsServiceName).build();
