@@ -168,6 +168,27 @@ class XdsConformanceIT extends ItSupport {
     writeAtomically(edsFile, Configs.discovery("e2", Configs.endpointType()));
     await().atMost(T).until(() -> admin.stat("cluster.foo.update_empty") == 1);
     assertThat(text(admin, "cluster.foo.version_text")).isEqualTo("e2");
+
+    // A listener whose address another process holds is refused like any bad resource, with the
+    // bind error Envoy's ListenSocketImpl::bind throws (SocketBindException).
+    try (java.net.ServerSocket taken =
+        new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      int held = taken.getLocalPort();
+      writeAtomically(
+          ldsFile,
+          lds("v3", tcpListener("one", p1), tcpListener("two", p2), tcpListener("four", held)));
+      await().atMost(T).until(() -> admin.stat("listener_manager.lds.update_rejected") == 2);
+      assertThat(connects(p2)).isTrue();
+      JsonNode four = null;
+      for (JsonNode l : dump(admin, "ListenersConfigDump").path("dynamic_listeners")) {
+        if (l.path("name").asText().equals("four")) {
+          four = l;
+        }
+      }
+      assertThat(four).isNotNull();
+      assertThat(four.path("error_state").path("details").asText())
+          .contains("cannot bind '127.0.0.1:" + held + "': Address already in use");
+    }
   }
 
   /**
